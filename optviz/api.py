@@ -1,0 +1,63 @@
+"""The flow every entry point shares: scene file -> Scene -> Trajectories -> rendered file."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable, Iterable
+
+from .errors import SceneError
+from .load import FORMATS, load
+from .scene import Scene
+from .simulate import Trajectories, simulate
+
+Progress = Callable[[int, int], None]
+
+
+def output_path(scene: Scene, out: str | os.PathLike | None = None, fmt: str | None = None) -> Path:
+    """``-o`` if given, else the scene's ``output``, else ``outputs/<scene name>.<fmt or gif>``."""
+    if out is not None:
+        path = Path(out)
+    elif scene.output:
+        path = Path(scene.output)
+    else:
+        path = Path("outputs") / f"{scene.name}.{fmt or 'gif'}"
+    if fmt and path.suffix.lower().lstrip(".") != fmt:
+        path = path.with_suffix(f".{fmt}")
+    return path
+
+
+def format_of(path: Path, fmt: str | None) -> str:
+    fmt = fmt or path.suffix.lower().lstrip(".") or "gif"
+    if fmt not in FORMATS:
+        raise SceneError(f"unknown output format '{fmt}' for {path} (use .gif, .mp4 or .png)")
+    return fmt
+
+
+def render_scene(scene: Scene | Trajectories, out: str | os.PathLike | None = None, fmt: str | None = None,
+                 progress: Progress | None = None) -> Path:
+    """Simulate (unless given trajectories) and render; returns the written path."""
+    from .render import render
+
+    traj = scene if isinstance(scene, Trajectories) else simulate(scene)
+    path = output_path(traj.scene, out, fmt)
+    return render(traj, path, format_of(path, fmt), progress=progress)
+
+
+def scene_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
+    """Expand folders into the scene files under them (sorted, so output order is stable)."""
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+            if not found:
+                raise SceneError("no .yaml scene files in this folder", file=str(path))
+            files.extend(found)
+        else:
+            files.append(path)
+    return files
+
+
+def render_file(path: str | os.PathLike, out: str | os.PathLike | None = None, fmt: str | None = None,
+                progress: Progress | None = None) -> Path:
+    return render_scene(load(path), out, fmt, progress)

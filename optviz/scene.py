@@ -1,0 +1,47 @@
+"""The validated scene: everything a run and a render need, with defaults filled in.
+
+The loader that builds it from YAML lives in ``optviz.load``; rendering and simulation read only these records.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .functions import Objective
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One optimizer entry of a scene, fully resolved."""
+
+    optimizer: str                      # registry name as written in the scene, e.g. "nag"
+    label: str
+    hyperparameters: dict[str, Any]     # every hyperparameter with defaults filled in, including lr
+    start: tuple[float, float]
+    steps: int
+    color: str | None = None            # None: the scene's palette picks one
+
+
+@dataclass(frozen=True)
+class Scene:
+    """A validated scene. Render settings have their defaults here, so the renderer never guesses."""
+
+    function: Objective
+    runs: tuple[RunSpec, ...]
+    xlim: tuple[float, float]
+    ylim: tuple[float, float]
+    name: str = "scene"                  # file stem; names the default output
+    title: str | None = None
+    description: str | None = None
+    output: str | None = None
+    source: str | None = None            # path of the scene file, when loaded from one
+    size: tuple[int, int] = (720, 432)   # pixels
+    fps: float = 20.0
+    max_frames: int = 300                # cap: more steps than this are evenly thinned
+    pause: float = 1.0                   # seconds the last frame stays
+    levels: Any = None                   # None (auto), an int count, or an explicit increasing list
+    style: str = "grey"                  # "grey" (the post's look) or a matplotlib colormap name
+    palette: tuple[str, ...] = ()        # () means the colour-blind-safe default
+    panels: tuple[str, ...] = ()         # any of "loss", "surface"
+    legend: str = "upper left"
+    extra: dict[str, Any] = field(default_factory=dict)
