@@ -43,6 +43,10 @@ class Objective:
     ylim: tuple[float, float]
     start: tuple[float, float]
     local_minima: tuple[tuple[float, float], ...] = ()
+    #: For functions that are a mean of data terms: how many, and the gradient of a minibatch of them,
+    #: ``term_gradient(params (runs, 2), idx (runs, batch)) -> (runs, 2)``, so SGD can sample as in the post.
+    n_terms: int = 0
+    term_gradient: Callable[[Array, Array], Array] | None = None
 
     def __call__(self, xy) -> Array:
         return self.value(xy)
@@ -550,3 +554,48 @@ def styblinski_tang() -> Objective:
     local = _refined(gradient, hessian, ((hi, hi), (lo, hi), (hi, lo)))
     return Objective("styblinski_tang", _STYBLINSKI_TANG, MappingProxyType({}), value, gradient, hessian,
                      minima=minima, local_minima=local, xlim=(-5.0, 5.0), ylim=(-5.0, 5.0), start=(-4.5, 0.0))
+
+
+# --- a sum of data terms, for real stochastic gradients ------------------------------------------------------
+
+@register("least_squares", "mean_i (x*u_i + y - v_i)**2 / 2 over n points v_i = slope*u_i + intercept + noise",
+          "fitting a line (slope x, intercept y) to n noisy points; minibatches sample the points",
+          n=64.0, seed=0.0, slope=2.0, intercept=1.0, noise=0.5)
+def least_squares(n: float, seed: float, slope: float, intercept: float, noise: float) -> Objective:
+    if n != int(n) or not 2 <= n <= 100_000:
+        raise ValueError(f"n: must be a whole number from 2 to 100000, got {n:g}")
+    if seed != int(seed) or seed < 0:
+        raise ValueError(f"seed: must be a whole number >= 0, got {seed:g}")
+    if noise < 0:
+        raise ValueError(f"noise: must be >= 0, got {noise:g}")
+    rng = np.random.default_rng(int(seed))
+    u = rng.uniform(-2.0, 2.0, int(n))
+    v = slope * u + intercept + noise * rng.standard_normal(int(n))
+    mu, muu, mv, muv = u.mean(), (u * u).mean(), v.mean(), (u * v).mean()
+
+    def value(xy):
+        x, y = _xy(xy)
+        r = x[..., None] * u + y[..., None] - v
+        return 0.5 * np.mean(r * r, axis=-1)
+
+    def gradient(xy):
+        x, y = _xy(xy)
+        return _grad(x * muu + y * mu - muv, x * mu + y - mv, np.shape(x))
+
+    def hessian(xy):
+        x, _ = _xy(xy)
+        return _hess(muu, mu, 1.0, np.shape(x))
+
+    def term_gradient(params, idx):
+        uu, vv = u[idx], v[idx]
+        r = params[:, :1] * uu + params[:, 1:] - vv
+        return np.stack([np.mean(r * uu, axis=1), np.mean(r, axis=1)], axis=1)
+
+    det = muu - mu * mu
+    best = ((muv - mu * mv) / det, (muu * mv - mu * muv) / det)
+    formula = (f"mean_i (x*u_i + y - v_i)**2 / 2, {int(n)} points v_i = {_num(slope)}*u_i + {_num(intercept)}"
+               f" + {_num(noise)}*N(0, 1), u_i ~ U(-2, 2), seed {int(seed)}")
+    params = MappingProxyType({"n": n, "seed": seed, "slope": slope, "intercept": intercept, "noise": noise})
+    return Objective("least_squares", formula, params, value, gradient, hessian, minima=(best,),
+                     xlim=(-5.5, 5.5), ylim=(-5.5, 5.5), start=(-4.0, -4.0), n_terms=int(n),
+                     term_gradient=term_gradient)

@@ -28,7 +28,10 @@ SCENE_KEYS: dict[str, tuple[Any, str]] = {
     "steps": (100, f"optimizer steps for every run (1..{MAX_STEPS})"),
     "xlim": ("the function's view", "x range of the view [low, high]"),
     "ylim": ("the function's view", "y range of the view [low, high]"),
+    "starts": (None, "many starts for every optimizer: [[x, y], ...], {random: N, seed: S} or {grid: [nx, ny]}"),
     "optimizers": ("(required)", f"list of runs (1..{MAX_RUNS}); see the optimizer entry keys"),
+    "noise": (None, "gradient noise for every run: {std: 0.5, seed: 0, kind: additive | multiplicative}"),
+    "minibatch": (None, "for data-term functions (least_squares): {size: 8, seed: 0} samples terms each step"),
     "output": ("outputs/<scene name>.gif", "where `optviz render` writes; the extension picks gif, mp4 or png"),
     "size": ([720, 432], "picture size in pixels [width, height]"),
     "fps": (20, "frames per second (20 = 50 ms a frame, as in the post)"),
@@ -48,7 +51,12 @@ RUN_KEYS: dict[str, tuple[Any, str]] = {
     "color": ("from the palette", "line and dot colour (any matplotlib colour)"),
     "start": ("scene start", "this run's start [x, y]"),
     "steps": ("scene steps", "this run's number of steps"),
+    "starts": ("scene starts", "many starts for this run (a swarm); same forms as the scene's starts"),
+    "schedule": (None, "lr schedule: {name: StepLR, step_size: 30, gamma: 0.5} (torch.optim.lr_scheduler names)"),
+    "noise": ("scene noise", "gradient noise for this run (same form as the scene's)"),
+    "minibatch": ("scene minibatch", "minibatch sampling for this run (same form as the scene's)"),
 }
+MAX_STARTS = 2000
 
 DISPLAY_NAMES = {
     "sgd": "SGD", "momentum": "SGD-Momentum", "nag": "SGD-NAG", "rmsprop": "RMSProp", "adam": "Adam",
@@ -112,7 +120,10 @@ def _scene(data: Any, p: Problems, name: str, file: str | None) -> Scene | None:
         ylim = ylim or objective.ylim
         start = start or objective.start
 
-    runs = _runs(data.get("optimizers"), p, start, steps) if "optimizers" in data else ()
+    shared = {"start": start, "steps": steps, "xlim": xlim, "ylim": ylim, "objective": objective}
+    for key, parse in (("starts", _starts), ("noise", _noise), ("minibatch", _minibatch)):
+        shared[key] = parse(data[key], key, p, shared) if data.get(key) is not None else None
+    runs = _runs(data.get("optimizers"), p, shared) if "optimizers" in data else ()
     render = _render_settings(data, p, name)
     if p or objective is None or not runs:
         return None
@@ -192,7 +203,7 @@ def _formula_function(value: dict, path: str, p: Problems) -> Objective | None:
         return None
 
 
-def _runs(value: Any, p: Problems, start: Any, steps: Any) -> tuple[RunSpec, ...]:
+def _runs(value: Any, p: Problems, shared: dict) -> tuple[RunSpec, ...]:
     if not isinstance(value, list) or not value:
         p.add("optimizers", f"must be a non-empty list of optimizer entries, got {checks.describe(value)}")
         return ()
@@ -202,18 +213,27 @@ def _runs(value: Any, p: Problems, start: Any, steps: Any) -> tuple[RunSpec, ...
     runs = []
     labels: dict[str, int] = {}
     for i, entry in enumerate(value):
-        run = _run(entry, f"optimizers[{i}]", p, start, steps)
-        if run is None:
+        result = _run(entry, f"optimizers[{i}]", p, shared)
+        if result is None:
             continue
+        run, run_starts = result
         if run.label in labels:
             p.add(f"optimizers[{i}].label", f"label '{run.label}' is already used by optimizers[{labels[run.label]}]; "
                                             "give each run its own label")
         labels[run.label] = i
-        runs.append(run)
+        runs.extend(_expand(run, run_starts) if run_starts else [run])
     return tuple(runs)
 
 
-def _run(entry: Any, path: str, p: Problems, start: Any, steps: Any) -> RunSpec | None:
+def _expand(run: RunSpec, starts: list) -> list[RunSpec]:
+    """One entry with many starts becomes one run per start, grouped so they are drawn as a swarm."""
+    from dataclasses import replace
+
+    return [replace(run, label=f"{run.label} #{i + 1}", start=s, group=run.label) for i, s in enumerate(starts)]
+
+
+def _run(entry: Any, path: str, p: Problems, shared: dict) -> tuple[RunSpec, list | None] | None:
+    """One optimizer entry, and its many starts when it has them (``start`` on the entry wins)."""
     if isinstance(entry, str):
         entry = {"name": entry}
     if not isinstance(entry, dict):
@@ -246,13 +266,132 @@ def _run(entry: Any, path: str, p: Problems, start: Any, steps: Any) -> RunSpec 
     color = None
     if "color" in entry:
         color = _color(entry["color"], f"{path}.color", p)
-    run_start = checks.pair(entry["start"], f"{path}.start", p) if "start" in entry else start
+    run_start = checks.pair(entry["start"], f"{path}.start", p) if "start" in entry else shared["start"]
     run_steps = (checks.integer(entry["steps"], f"{path}.steps", p, minimum=1, maximum=MAX_STEPS)
-                 if "steps" in entry else steps)
+                 if "steps" in entry else shared["steps"])
+    if "start" in entry and "starts" in entry:
+        p.add(path, "give either 'start' or 'starts', not both")
+    starts = None if "start" in entry else shared["starts"]
+    if entry.get("starts") is not None:
+        starts = _starts(entry["starts"], f"{path}.starts", p, shared)
+    extras = {key: parse(entry[key], f"{path}.{key}", p, shared) if entry.get(key) is not None else shared[key]
+              for key, parse in (("noise", _noise), ("minibatch", _minibatch))}
+    schedule = None
+    if entry.get("schedule") is not None and run_steps is not None and isinstance(hp.get("lr"), float):
+        schedule = _schedule(entry["schedule"], f"{path}.schedule", p, hp["lr"], run_steps)
     if len(p.items) != before or label is None or run_start is None or run_steps is None:
         return None
-    return RunSpec(optimizer=name, label=label, hyperparameters=hp, start=tuple(run_start), steps=run_steps,
-                   color=color)
+    run = RunSpec(optimizer=name, label=label, hyperparameters=hp, start=tuple(run_start), steps=run_steps,
+                  color=color, schedule=schedule, **extras)
+    return run, starts
+
+
+def _starts(value: Any, path: str, p: Problems, shared: dict) -> list[tuple[float, float]] | None:
+    """Many starts: a list of points, ``{random: N, seed: S}`` inside the view, or ``{grid: [nx, ny]}``."""
+    import numpy as np
+
+    if isinstance(value, list):
+        if not 1 <= len(value) <= MAX_STARTS:
+            p.add(path, f"must list 1 to {MAX_STARTS} points, got {len(value)}")
+            return None
+        points = [checks.pair(v, f"{path}[{i}]", p) for i, v in enumerate(value)]
+        return None if any(pt is None for pt in points) else points
+    if not isinstance(value, dict):
+        p.add(path, f"must be a list of [x, y] points, {{random: N, seed: S}} or {{grid: [nx, ny]}}, "
+                    f"got {checks.describe(value)}")
+        return None
+    checks.known_keys(value, ["random", "seed", "grid"], path, p)
+    xlim, ylim = shared["xlim"], shared["ylim"]
+    if ("random" in value) == ("grid" in value):
+        p.add(path, "give exactly one of 'random' or 'grid'")
+        return None
+    if xlim is None or ylim is None:
+        return None
+    if "random" in value:
+        n = checks.integer(value["random"], f"{path}.random", p, minimum=1, maximum=MAX_STARTS)
+        seed = checks.integer(value.get("seed", 0), f"{path}.seed", p, minimum=0, maximum=2**32 - 1)
+        if n is None or seed is None:
+            return None
+        rng = np.random.default_rng(seed)
+        xs = rng.uniform(*xlim, n)
+        ys = rng.uniform(*ylim, n)
+        return [(float(x), float(y)) for x, y in zip(xs, ys)]
+    if "seed" in value:
+        p.add(f"{path}.seed", "a grid of starts has no seed")
+    grid = value["grid"]
+    if not isinstance(grid, list) or len(grid) != 2:
+        p.add(f"{path}.grid", f"must be [nx, ny], got {checks.describe(grid)}")
+        return None
+    nx = checks.integer(grid[0], f"{path}.grid[0]", p, minimum=1, maximum=MAX_STARTS)
+    ny = checks.integer(grid[1], f"{path}.grid[1]", p, minimum=1, maximum=MAX_STARTS)
+    if nx is None or ny is None:
+        return None
+    if nx * ny > MAX_STARTS:
+        p.add(f"{path}.grid", f"makes {nx * ny} starts; the limit is {MAX_STARTS}")
+        return None
+    # cell centres, so no start sits on the edge of the view
+    xs = xlim[0] + (np.arange(nx) + 0.5) * (xlim[1] - xlim[0]) / nx
+    ys = ylim[0] + (np.arange(ny) + 0.5) * (ylim[1] - ylim[0]) / ny
+    return [(float(x), float(y)) for y in ys for x in xs]
+
+
+def _noise(value: Any, path: str, p: Problems, shared: dict) -> dict | None:
+    if checks.mapping(value, path, p) is None:
+        return None
+    checks.known_keys(value, ["std", "seed", "kind"], path, p)
+    if "std" not in value:
+        p.add(path, "missing required key 'std' (the noise's standard deviation)")
+        return None
+    std = checks.number(value["std"], f"{path}.std", p, minimum=0, maximum=1e6)
+    seed = checks.integer(value.get("seed", 0), f"{path}.seed", p, minimum=0, maximum=2**32 - 1)
+    kind = checks.string(value.get("kind", "additive"), f"{path}.kind", p, choices=("additive", "multiplicative"))
+    if std is None or seed is None or kind is None:
+        return None
+    return {"std": std, "seed": seed, "kind": kind}
+
+
+def _minibatch(value: Any, path: str, p: Problems, shared: dict) -> dict | None:
+    if checks.mapping(value, path, p) is None:
+        return None
+    checks.known_keys(value, ["size", "seed"], path, p)
+    objective = shared["objective"]
+    if objective is not None and not objective.n_terms:
+        p.add(path, f"needs a function made of data terms (least_squares); '{objective.name}' is one formula")
+        return None
+    if "size" not in value:
+        p.add(path, "missing required key 'size' (terms per step)")
+        return None
+    size = checks.integer(value["size"], f"{path}.size", p, minimum=1,
+                          maximum=objective.n_terms if objective is not None else None)
+    seed = checks.integer(value.get("seed", 0), f"{path}.seed", p, minimum=0, maximum=2**32 - 1)
+    if size is None or seed is None:
+        return None
+    return {"size": size, "seed": seed}
+
+
+def _schedule(value: Any, path: str, p: Problems, lr: float, steps: int) -> dict | None:
+    from .schedules import SCHEDULES
+
+    if checks.mapping(value, path, p) is None:
+        return None
+    if "name" not in value:
+        p.add(path, "missing required key 'name' (a torch.optim.lr_scheduler class, e.g. StepLR)")
+        return None
+    name = checks.string(value["name"], f"{path}.name", p, max_length=100)
+    if name is None:
+        return None
+    if name not in SCHEDULES:
+        p.add(f"{path}.name", f"unknown schedule '{name}'{checks.did_you_mean(name, SCHEDULES)} "
+                              f"(choose from: {', '.join(SCHEDULES)})")
+        return None
+    spec = SCHEDULES[name]
+    kwargs = {k: v for k, v in value.items() if k != "name"}
+    problems = spec.check(kwargs, base_lr=lr, steps=steps)
+    for key, message in problems:
+        p.add(f"{path}.{key}" if key else path, message)
+    if problems:
+        return None
+    return {"name": name, **spec.resolve(lr, steps, kwargs)}
 
 
 def _hyper(value: Any, hyper: Any, path: str, p: Problems) -> Any:

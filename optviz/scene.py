@@ -20,6 +20,10 @@ class RunSpec:
     start: tuple[float, float]
     steps: int
     color: str | None = None            # None: the scene's palette picks one
+    schedule: dict[str, Any] | None = None   # {"name": "StepLR", <torch kwargs, resolved>}
+    noise: dict[str, Any] | None = None      # {"std": 0.5, "seed": 0, "kind": "additive" | "multiplicative"}
+    minibatch: dict[str, Any] | None = None  # {"size": 8, "seed": 0}: sample data terms each step
+    group: str | None = None                 # runs from one entry with many starts share a group (a swarm)
 
 
 @dataclass(frozen=True)

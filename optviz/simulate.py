@@ -27,37 +27,107 @@ FAR_OUT = 10.0
 
 
 def simulate(scene: Scene) -> Trajectories:
-    """Run every optimizer of the scene to completion (or divergence) with exact gradients."""
-    return Trajectories(scene=scene, runs=tuple(_simulate_run(scene, spec) for spec in scene.runs))
+    """Run every optimizer of the scene to completion (or divergence) with exact (or sampled) gradients.
+
+    Runs of one swarm (an entry with many starts) advance together in one vectorised loop.
+    """
+    runs: list[Run] = []
+    for group in _groups(scene.runs):
+        runs.extend(_simulate_group(scene, group))
+    return Trajectories(scene=scene, runs=tuple(runs))
 
 
-def _simulate_run(scene: Scene, spec: RunSpec) -> Run:
-    hp = dict(spec.hyperparameters)
-    lr = hp.pop("lr")
-    points, diverged = advance(spec.optimizer, hp, np.array([spec.start], dtype=float),
-                               np.full(spec.steps, lr), scene.function.gradient, scene.xlim, scene.ylim)
-    path = points[:, 0, :]
-    stop = diverged[0]
-    if stop >= 0:
-        keep = stop + 1 if np.all(np.isfinite(path[stop])) else stop
-        path = path[:keep]
-    with np.errstate(all="ignore"):
-        loss = scene.function.value(path.T)
-    return Run(spec=spec, points=path, loss=np.asarray(loss, dtype=float),
-               diverged_at=int(stop) if stop >= 0 else None)
+def _groups(specs: tuple[RunSpec, ...]) -> list[list[RunSpec]]:
+    groups: list[list[RunSpec]] = []
+    for spec in specs:
+        if groups and spec.group is not None and groups[-1][0].group == spec.group:
+            groups[-1].append(spec)
+        else:
+            groups.append([spec])
+    return groups
 
 
-def advance(optimizer: str, hyperparameters: dict, starts: np.ndarray, lrs: np.ndarray, gradient,
-            xlim: tuple[float, float], ylim: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+def lr_schedule(spec: RunSpec, lr: float | None = None) -> np.ndarray:
+    """The lr at each step: constant, or the run's torch-style schedule started from ``lr``."""
+    from .schedules import lr_sequence
+
+    lr = spec.hyperparameters["lr"] if lr is None else lr
+    if spec.schedule is None:
+        return np.full(spec.steps, float(lr))
+    kwargs = {k: v for k, v in spec.schedule.items() if k != "name"}
+    return lr_sequence(spec.schedule["name"], float(lr), spec.steps, **kwargs)
+
+
+def _simulate_group(scene: Scene, group: list[RunSpec]) -> list[Run]:
+    first = group[0]
+    hp = {k: v for k, v in first.hyperparameters.items() if k != "lr"}
+    starts = np.array([spec.start for spec in group], dtype=float)
+    points, diverged = advance(first.optimizer, hp, starts, lr_schedule(first), scene.function, scene.xlim,
+                               scene.ylim, noise=first.noise, minibatch=first.minibatch)
+    runs = []
+    for i, spec in enumerate(group):
+        path = points[:, i, :]
+        stop = int(diverged[i])
+        if stop >= 0:
+            keep = stop + 1 if np.all(np.isfinite(path[stop])) else stop
+            path = path[:keep]
+        with np.errstate(all="ignore"):
+            loss = scene.function.value(path.T)
+        runs.append(Run(spec=spec, points=np.ascontiguousarray(path), loss=np.asarray(loss, dtype=float),
+                        diverged_at=stop if stop >= 0 else None))
+    return runs
+
+
+def build_optimizer(optimizer: str, hyperparameters: dict, objective):
+    """Build from the registry; second-order methods also get the objective (they need more than g)."""
+    from .optimizers import OPTIMIZERS
+
+    spec = OPTIMIZERS[optimizer]
+    if getattr(spec, "needs_objective", False):
+        return spec.build(objective, **hyperparameters)
+    return spec.build(**hyperparameters)
+
+
+def gradient_oracle(objective, noise: dict | None = None, minibatch: dict | None = None):
+    """``grad(params (runs, 2)) -> (runs, 2)``: exact, minibatch-sampled, and/or with seeded noise.
+
+    Run i of every optimizer draws the same noise sequence for a given seed, so they face the same luck.
+    """
+    if minibatch is not None:
+        batch_rng = np.random.default_rng(minibatch["seed"])
+        size = minibatch["size"]
+
+        def exact(params):
+            idx = batch_rng.integers(0, objective.n_terms, size=(params.shape[0], size))
+            return objective.term_gradient(params, idx)
+    else:
+        def exact(params):
+            return objective.gradient(params.T).T
+
+    if noise is None or noise["std"] == 0:
+        return exact
+    noise_rng = np.random.default_rng(noise["seed"])
+    std, multiplicative = noise["std"], noise["kind"] == "multiplicative"
+
+    def noisy(params):
+        g = exact(params)
+        eps = std * noise_rng.standard_normal(g.shape)
+        return g * (1.0 + eps) if multiplicative else g + eps
+
+    return noisy
+
+
+def advance(optimizer: str, hyperparameters: dict, starts: np.ndarray, lrs: np.ndarray, objective,
+            xlim: tuple[float, float], ylim: tuple[float, float], noise: dict | None = None,
+            minibatch: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Advance many runs of one optimizer at once.
 
     ``starts`` is (runs, 2); ``lrs`` is (steps,) or (steps, runs). Returns the points (steps + 1, runs, 2)
     and, per run, the first step whose point is non-finite or far out of view (-1 if none). Diverged runs
     keep being computed (harmlessly, under errstate) so the loop stays one vectorised update per step.
     """
-    from .optimizers import OPTIMIZERS
-
-    opt = OPTIMIZERS[optimizer].build(**hyperparameters)
+    opt = build_optimizer(optimizer, hyperparameters, objective)
+    grad = gradient_oracle(objective, noise, minibatch)
     steps = lrs.shape[0]
     runs = starts.shape[0]
     centre = np.array([(xlim[0] + xlim[1]) / 2, (ylim[0] + ylim[1]) / 2])
@@ -70,12 +140,10 @@ def advance(optimizer: str, hyperparameters: dict, starts: np.ndarray, lrs: np.n
     with np.errstate(all="ignore"):
         for k in range(steps):
             lr = lrs[k] if lrs.ndim == 1 else lrs[k][:, None]
-            grads = gradient(params.T).T
-            params, state = opt.update(grads, state, params, lr)
+            params, state = opt.update(grad(params), state, params, lr)
             points[k + 1] = params
             bad = ~np.all(np.isfinite(params), axis=1) | np.any(np.abs(params - centre) > reach, axis=1)
-            newly = bad & (diverged < 0)
-            diverged[newly] = k + 1
+            diverged[bad & (diverged < 0)] = k + 1
             if np.all(diverged >= 0):
                 points[k + 2:] = np.nan
                 break
