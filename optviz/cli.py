@@ -46,8 +46,14 @@ def main() -> None:
     Examples:
       optviz render configs/blog/adam-beale.yaml
       optviz trace configs/rosenbrock.yaml -o rosenbrock.csv
+      optviz tune configs/blog/adam-beale.yaml --objective initial-speed
       optviz validate configs/
+      optviz gallery configs -o outputs
       optviz list optimizers
+
+    \b
+    Shell completion (bash; use zsh or fish likewise):
+      eval "$(_OPTVIZ_COMPLETE=bash_source optviz)"
     """
 
 
@@ -188,6 +194,76 @@ def list_(what: str) -> None:
     from .catalog import describe_functions, describe_optimizers
 
     click.echo(describe_functions() if what == "functions" else describe_optimizers())
+
+
+@main.command()
+@click.option("-o", "--output", "out", type=click.Path(), help="Write the schema here instead of stdout.")
+def schema(out: str | None) -> None:
+    """Print the scene format's JSON Schema (for editor completion and checks).
+
+    \b
+    Put this first line in a scene to get completion in editors using yaml-language-server:
+      # yaml-language-server: $schema=../schema/scene.schema.json
+    Example:
+      optviz schema -o schema/scene.schema.json
+    """
+    from .atomic import write_bytes_atomic
+    from .schema import schema_json
+
+    text = schema_json()
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        write_bytes_atomic(out, text.encode())
+
+
+@main.command()
+@click.argument("scene", type=click.Path())
+@click.option("-o", "--output", "out", type=click.Path(), help="Tuned scene (default: <scene>.tuned.yaml beside it).")
+@click.option("--objective", type=click.Choice(["final-loss", "initial-speed"]), default="final-loss",
+              show_default=True, help="final-loss: lowest loss after the scene's steps; initial-speed: every "
+              "optimizer travels the same distance in its first k steps (the post's hand tuning).")
+@click.option("-k", "--k", "k", type=int, default=10, show_default=True, help="Steps for initial-speed.")
+@click.option("--distance", type=float, help="Target distance for initial-speed (default: what the first "
+              "optimizer travels).")
+def tune(scene: str, out: str | None, objective: str, k: int, distance: float | None) -> None:
+    """Find a learning rate per optimizer and write a tuned copy of SCENE.
+
+    \b
+    Comments and order of the scene are kept; a comment records how each lr was found.
+    Examples:
+      optviz tune configs/blog/adam-beale.yaml
+      optviz tune configs/rosenbrock.yaml --objective initial-speed -k 5 -o fair.yaml
+    """
+    from .tune import tune_file
+
+    result = tune_file(scene, out, objective=objective, k=k, distance=distance)
+    click.echo(result.table)
+    if result.output is not None:
+        click.echo(f"wrote {result.output}", err=True)
+
+
+@main.command()
+@click.argument("folder", required=False, default="configs", type=click.Path())
+@click.option("-o", "--output", "out", type=click.Path(), default="outputs", show_default=True,
+              help="Folder for the animations and index.html.")
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Render this many scenes in parallel processes.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+@click.option("--force", is_flag=True, help="Re-render scenes even when their output is up to date.")
+def gallery(folder: str, out: str, jobs: int, quiet: bool, force: bool) -> None:
+    """Render every scene under FOLDER and write a gallery page, OUT/index.html.
+
+    \b
+    Scenes whose output is newer than the scene and this optviz version are skipped.
+    Example:
+      optviz gallery configs -o outputs -j 2
+    """
+    from .gallery import build_gallery
+
+    result = build_gallery(folder, out, jobs=jobs, echo=None if quiet else click.echo, force=force)
+    if not quiet:
+        click.echo(f"wrote {result.index}")
 
 
 if __name__ == "__main__":  # pragma: no cover

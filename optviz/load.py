@@ -131,6 +131,8 @@ def _scene(data: Any, p: Problems, name: str, file: str | None) -> Scene | None:
 
 
 def _function(value: Any, path: str, p: Problems) -> Objective | None:
+    if isinstance(value, Objective):  # built in code, e.g. optviz.Scene(function=make_function("beale"), ...)
+        return value
     if isinstance(value, str):
         value = {"name": value}
         name_path = path

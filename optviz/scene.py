@@ -49,3 +49,27 @@ class Scene:
     panels: tuple[str, ...] = ()         # any of "loss", "surface"
     legend: str = "upper left"
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+_resolved_init = Scene.__init__
+
+
+def _scene_init(self, function=None, runs=None, xlim=None, ylim=None, **settings):
+    """``Scene(function="beale", optimizers=[...], steps=150)`` validates like a scene file;
+    the loader passes resolved fields (an Objective and RunSpecs) straight through."""
+    if isinstance(function, Objective) and runs is not None:
+        _resolved_init(self, function, runs, xlim, ylim, **settings)
+        return
+    from dataclasses import fields
+
+    from .load import scene_from_data
+
+    data = {"function": function, **settings}
+    data.update({k: list(v) for k, v in (("xlim", xlim), ("ylim", ylim)) if v is not None})
+    name = data.pop("name", "scene")
+    built = scene_from_data(data, name=name)
+    for f in fields(Scene):
+        object.__setattr__(self, f.name, getattr(built, f.name))
+
+
+Scene.__init__ = _scene_init

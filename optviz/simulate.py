@@ -21,6 +21,16 @@ class Trajectories:
     scene: Scene
     runs: tuple[Run, ...]
 
+    def to_dataframe(self):
+        """One row per point (label, optimizer, step, x, y, loss); needs pandas, which optviz does not require."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError("to_dataframe needs pandas: pip install pandas") from None
+        rows = [(run.spec.label, run.spec.optimizer, step, float(x), float(y), float(loss))
+                for run in self.runs for step, ((x, y), loss) in enumerate(zip(run.points, run.loss))]
+        return pd.DataFrame(rows, columns=["label", "optimizer", "step", "x", "y", "loss"])
+
 
 #: A run is diverged once its point is further than this many view widths from the view's centre.
 FAR_OUT = 10.0
@@ -148,3 +158,4 @@ def advance(optimizer: str, hyperparameters: dict, starts: np.ndarray, lrs: np.n
                 points[k + 2:] = np.nan
                 break
     return points, diverged
+

@@ -1,0 +1,43 @@
+"""The Python API's render: a file on disk that also shows itself inline in Jupyter."""
+from __future__ import annotations
+
+import base64
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .scene import Scene
+from .simulate import Trajectories
+
+_MIME = {"gif": "image/gif", "png": "image/png", "mp4": "video/mp4"}
+
+
+@dataclass(frozen=True)
+class Animation:
+    """A rendered file. Jupyter displays it inline (``_repr_html_``; ``_repr_png_`` for a png)."""
+
+    path: Path
+
+    @property
+    def format(self) -> str:
+        return self.path.suffix.lower().lstrip(".")
+
+    def _repr_html_(self) -> str:
+        data = base64.b64encode(self.path.read_bytes()).decode("ascii")
+        mime = _MIME[self.format]
+        if self.format == "mp4":
+            return f'<video controls loop autoplay muted src="data:{mime};base64,{data}"></video>'
+        return f'<img src="data:{mime};base64,{data}" alt="{self.path.name}"/>'
+
+    def _repr_png_(self) -> bytes | None:
+        return self.path.read_bytes() if self.format == "png" else None
+
+    def __fspath__(self) -> str:
+        return os.fspath(self.path)
+
+
+def render(scene: Scene | Trajectories, out: str | os.PathLike | None = None, format: str | None = None) -> Animation:
+    """Render a scene (or already simulated trajectories) to ``out``; default: the scene's own output path."""
+    from .api import render_scene
+
+    return Animation(Path(render_scene(scene, out, format)))

@@ -1,0 +1,73 @@
+"""The shipped JSON Schema is generated, in sync, and agrees with the validator on real and broken scenes."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+from click.testing import CliRunner
+
+from optviz.cli import main
+from optviz.errors import SceneError
+from optviz.load import RUN_KEYS, SCENE_KEYS, scene_from_data
+from optviz.optimizers import OPTIMIZERS
+from optviz.schema import scene_schema, schema_json
+from optviz.source import parse_yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = ROOT / "schema" / "scene.schema.json"
+CONFIGS = sorted((ROOT / "configs").rglob("*.yaml"))
+
+
+@pytest.fixture(scope="module")
+def validator():
+    schema = json.loads(SHIPPED.read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+def test_shipped_schema_is_what_optviz_schema_prints():
+    result = CliRunner().invoke(main, ["schema"])
+    assert result.exit_code == 0
+    assert result.output == SHIPPED.read_text() == schema_json(), \
+        "schema/scene.schema.json is stale: run `optviz schema -o schema/scene.schema.json`"
+
+
+def test_schema_covers_every_key_and_optimizer():
+    schema = scene_schema()
+    assert set(schema["properties"]) == set(SCENE_KEYS)
+    entries = schema["properties"]["optimizers"]["items"]["oneOf"]
+    assert entries[0]["enum"] == list(OPTIMIZERS)
+    for variant in entries[1:]:
+        name = variant["properties"]["name"]["const"]
+        assert set(RUN_KEYS) | {h.name for h in OPTIMIZERS[name].hypers} == set(variant["properties"])
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=[str(p.relative_to(ROOT)) for p in CONFIGS])
+def test_every_config_validates_against_the_schema(validator, path):
+    data, _ = parse_yaml(path.read_text())
+    errors = [e.message for e in validator.iter_errors(data)]
+    assert errors == []
+
+
+BROKEN = [
+    {"function": "beale", "optimizers": [{"name": "adam", "betas": [0.9, 1.0]}]},
+    {"function": "beale", "optimizers": [{"name": "adam", "lr": 0}]},
+    {"function": "beale", "optimizers": [{"name": "adam", "beta": [0.9, 0.99]}]},
+    {"function": "beale", "optimizers": [{"name": "adamm"}]},
+    {"function": "beal", "optimizers": ["adam"]},
+    {"function": "beale", "optimizers": ["adam"], "steps": 0},
+    {"function": "beale", "optimizers": ["adam"], "size": [10, 10]},
+    {"function": "beale", "optimizers": ["adam"], "colour": "red"},
+    {"function": "beale", "optimizers": [{"name": "sgd", "schedule": {"name": "StepLR"}}]},
+    {"function": "beale", "optimizers": ["adam"], "noise": {"seed": 1}},
+    {"function": "beale"},
+]
+
+
+@pytest.mark.parametrize("data", BROKEN)
+def test_schema_and_validator_both_reject(validator, data):
+    assert list(validator.iter_errors(data))
+    with pytest.raises(SceneError):
+        scene_from_data(data)
