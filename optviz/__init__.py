@@ -14,7 +14,7 @@ from .errors import SceneError
 from .functions import FUNCTIONS, Objective, make_function
 from .load import load
 from .notebook import Animation, render
-from .optimizers import OPTIMIZERS
+from .methods import OPTIMIZERS
 from .scene import RunSpec, Scene
 from .simulate import Run, Trajectories, simulate
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .functions import FUNCTIONS, make_function
-from .optimizers import OPTIMIZERS
+from .methods import OPTIMIZERS
 
 
 def _fmt(value) -> str:
@@ -34,3 +34,65 @@ def describe_optimizers() -> str:
         alias = f" (alias of {spec.base})" if spec.base else ""
         blocks.append(f"{name}{alias}  ~ {spec.torch_class}\n  {spec.rule}\n  defaults: {hypers}")
     return "\n".join(blocks)
+
+
+# --- README tables: generated here so the docs cannot drift from the registries (tests check) -------------
+
+def _md(text: str) -> str:
+    return str(text).replace("|", "\\|")
+
+
+def markdown_optimizers() -> str:
+    rows = ["| name | matches | update rule | hyperparameters (defaults) |", "|---|---|---|---|"]
+    for name, spec in OPTIMIZERS.items():
+        hypers = ", ".join(f"`{k}={_fmt(v)}`" for k, v in spec.defaults().items())
+        shown = f"`{name}`" + (f" (= `{spec.base}`)" if spec.base else "")
+        rows.append(f"| {shown} | `{spec.torch_class}` | `{_md(spec.rule)}` | {hypers} |")
+    return "\n".join(rows)
+
+
+def markdown_functions() -> str:
+    rows = ["| name | f(x, y) | global minima | parameters (defaults) | view, start |", "|---|---|---|---|---|"]
+    for name, spec in FUNCTIONS.items():
+        f = make_function(name)
+        minima = ", ".join(f"({x:.4g}, {y:.4g})" for x, y in f.minima) or "none"
+        params = ", ".join(f"`{k}={_fmt(v)}`" for k, v in spec.defaults.items()) or "-"
+        rows.append(f"| `{name}` | `{_md(f.formula)}` | {minima} | {params} | "
+                    f"x {_fmt(f.xlim)}, y {_fmt(f.ylim)}; {_fmt(f.start)} |")
+    return "\n".join(rows)
+
+
+def markdown_scene_keys() -> str:
+    from .load import RUN_KEYS, SCENE_KEYS
+
+    rows = ["| key | default | meaning |", "|---|---|---|"]
+    rows += [f"| `{k}` | {_md(_fmt(d)) if d is not None else '-'} | {_md(m)} |" for k, (d, m) in SCENE_KEYS.items()]
+    rows += ["", "Keys of one entry under `optimizers` (besides the optimizer's hyperparameters):", "",
+             "| key | default | meaning |", "|---|---|---|"]
+    rows += [f"| `{k}` | {_md(_fmt(d)) if d is not None else '-'} | {_md(m)} |" for k, (d, m) in RUN_KEYS.items()]
+    return "\n".join(rows)
+
+
+def markdown_schedules() -> str:
+    from .schedules import REQUIRED, SCHEDULES
+
+    rows = ["| schedule | arguments (defaults) | lr at step t |", "|---|---|---|"]
+    for name, spec in SCHEDULES.items():
+        args = ", ".join(f"`{a.name}" + (" (required)`" if a.default is REQUIRED else f"={_fmt(a.default)}`")
+                         for a in spec.args)
+        rows.append(f"| `{name}` | {args} | {_md(spec.formula)} |")
+    return "\n".join(rows)
+
+
+README_TABLES = {"scene-keys": markdown_scene_keys, "optimizers": markdown_optimizers,
+                 "functions": markdown_functions, "schedules": markdown_schedules}
+
+
+def fill_readme(text: str) -> str:
+    """Replace each ``<!-- table:NAME -->...<!-- /table -->`` block with the freshly generated table."""
+    import re
+
+    def fill(match: re.Match) -> str:
+        return f"<!-- table:{match.group(1)} -->\n{README_TABLES[match.group(1)]()}\n<!-- /table -->"
+
+    return re.sub(r"<!-- table:([\w-]+) -->.*?<!-- /table -->", fill, text, flags=re.S)

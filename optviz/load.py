@@ -8,7 +8,7 @@ from . import checks
 from .checks import Problems
 from .errors import SceneError
 from .functions import FUNCTIONS, Objective, make_function
-from .optimizers import OPTIMIZERS
+from .methods import OPTIMIZERS
 from .scene import RunSpec, Scene
 from .source import parse_yaml, read_text
 
@@ -61,7 +61,7 @@ MAX_STARTS = 2000
 DISPLAY_NAMES = {
     "sgd": "SGD", "momentum": "SGD-Momentum", "nag": "SGD-NAG", "rmsprop": "RMSProp", "adam": "Adam",
     "adamw": "AdamW", "nadam": "NAdam", "radam": "RAdam", "adagrad": "AdaGrad", "adadelta": "AdaDelta",
-    "adamax": "AdaMax", "amsgrad": "AMSGrad",
+    "adamax": "AdaMax", "amsgrad": "AMSGrad", "newton": "Newton", "bfgs": "BFGS",
 }
 
 

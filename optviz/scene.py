@@ -41,7 +41,7 @@ class Scene:
     source: str | None = None            # path of the scene file, when loaded from one
     size: tuple[int, int] = (720, 432)   # pixels
     fps: float = 20.0
-    max_frames: int = 300                # cap: more steps than this are evenly thinned
+    max_frames: int = 500                # cap: more steps than this are evenly thinned
     pause: float = 1.0                   # seconds the last frame stays
     levels: Any = None                   # None (auto), an int count, or an explicit increasing list
     style: str = "grey"                  # "grey" (the post's look) or a matplotlib colormap name

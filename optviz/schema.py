@@ -11,7 +11,7 @@ from typing import Any
 from . import __version__
 from .functions import FUNCTIONS
 from .load import FORMATS, LEGEND_LOCS, MAX_RUNS, MAX_STARTS, MAX_STEPS, PANELS, RUN_KEYS, SCENE_KEYS
-from .optimizers import OPTIMIZERS
+from .methods import OPTIMIZERS
 from .schedules import SCHEDULES
 
 SCHEMA_ID = "https://optviz.invalid/scene.schema.json"

@@ -90,10 +90,10 @@ def _simulate_group(scene: Scene, group: list[RunSpec]) -> list[Run]:
 
 def build_optimizer(optimizer: str, hyperparameters: dict, objective):
     """Build from the registry; second-order methods also get the objective (they need more than g)."""
-    from .optimizers import OPTIMIZERS
+    from .methods import NEEDS_OBJECTIVE, OPTIMIZERS
 
     spec = OPTIMIZERS[optimizer]
-    if getattr(spec, "needs_objective", False):
+    if optimizer in NEEDS_OBJECTIVE:
         return spec.build(objective, **hyperparameters)
     return spec.build(**hyperparameters)
 

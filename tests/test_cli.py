@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from optviz import __version__
 from optviz.cli import main
 from optviz.functions import FUNCTIONS
-from optviz.optimizers import OPTIMIZERS
+from optviz.methods import OPTIMIZERS
 
 SCENE = """\
 function: beale

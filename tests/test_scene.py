@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from optviz.errors import SceneError
 from optviz.load import SceneErrors, load, scene_from_data
-from optviz.optimizers import OPTIMIZERS
+from optviz.methods import OPTIMIZERS
 
 GOOD = """\
 title: Adam on Beale's function      # optional

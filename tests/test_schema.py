@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from optviz.cli import main
 from optviz.errors import SceneError
 from optviz.load import RUN_KEYS, SCENE_KEYS, scene_from_data
-from optviz.optimizers import OPTIMIZERS
+from optviz.methods import OPTIMIZERS
 from optviz.schema import scene_schema, schema_json
 from optviz.source import parse_yaml
 
