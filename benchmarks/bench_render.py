@@ -1,0 +1,133 @@
+"""optviz's renderer against the common way of making an optimizer GIF, on the same scene and trajectories.
+
+The common way: ``FuncAnimation`` redrawing the whole figure (contours included) every frame, each full line
+re-set with ``set_data``, saved with ``PillowWriter`` (which quantizes every frame on its own). Each way runs
+as its own process, timed whole, imports and simulation included, so neither gets a warm start; the best of
+``--repeat`` runs is reported for each (other processes on a small machine only ever add time).
+
+    python benchmarks/bench_render.py [--repeat N] [--keep DIR]
+"""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SCENE = {
+    "function": "beale",
+    "start": [2.0, 1.7],
+    "steps": 300,
+    "xlim": [-4.5, 4.5],
+    "ylim": [-4.5, 4.5],
+    "levels": {"logspace": [0, 5, 20]},
+    "size": [600, 450],
+    "frames": 150,
+    "fps": 20,
+    "optimizers": [
+        {"name": "sgd", "label": "SGD", "lr": 0.003},
+        {"name": "momentum", "label": "SGD-Momentum", "lr": 0.0015, "momentum": 0.9},
+        {"name": "nag", "label": "SGD-NAG", "lr": 0.0015, "momentum": 0.9},
+        {"name": "rmsprop", "label": "RMSProp", "lr": 0.05},
+        {"name": "adam", "label": "Adam", "lr": 0.3},
+    ],
+}
+
+
+def trajectories():
+    from optviz.load import scene_from_data
+    from optviz.simulate import simulate
+
+    return simulate(scene_from_data(SCENE, name="bench"))
+
+
+def run_optviz(out: str) -> None:
+    from optviz.render import render
+
+    render(trajectories(), out)
+
+
+def run_common(out: str) -> None:
+    """What most optimizer-animation posts do (same figure, same frames, same trajectories)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from matplotlib.animation import FuncAnimation, PillowWriter
+    from matplotlib.colors import LogNorm
+
+    from optviz.figure import run_colors, run_label
+    from optviz.frames import frame_steps
+
+    traj = trajectories()
+    scene = traj.scene
+    w, h = scene.size
+    fig = plt.figure(figsize=(w / 72, h / 72), dpi=72)
+    ax = fig.add_axes((0.125, 0.125, 0.775, 0.755))
+    x = np.linspace(*scene.xlim, 250)
+    y = np.linspace(*scene.ylim, 250)
+    X, Y = np.meshgrid(x, y)
+    ax.contour(X, Y, scene.function.value(np.stack([X, Y])), levels=scene.levels, norm=LogNorm(), cmap="gray",
+               linewidths=1.2)
+    for mx, my in scene.function.minima:
+        ax.plot(mx, my, "r*", markersize=12)
+    ax.set_xlim(scene.xlim)
+    ax.set_ylim(scene.ylim)
+    ax.set_xlabel("$x$")
+    ax.set_ylabel("$y$")
+    colors = run_colors(traj)
+    lines = [ax.plot([], [], lw=2, color=c, label=run_label(r))[0] for r, c in zip(traj.runs, colors)]
+    dots = [ax.plot([], [], "o", color=c)[0] for c in colors]
+    ax.legend(loc="upper left")
+    counter = ax.text(0.98, 0.03, "", transform=ax.transAxes, ha="right")
+
+    def update(k):
+        for run, line, dot in zip(traj.runs, lines, dots):
+            i = min(k, len(run.points) - 1)
+            line.set_data(run.points[:i + 1, 0], run.points[:i + 1, 1])
+            dot.set_data(run.points[i:i + 1, 0], run.points[i:i + 1, 1])
+        counter.set_text(f"step {k}")
+        return [*lines, *dots, counter]
+
+    steps = max(len(r.points) for r in traj.runs) - 1
+    anim = FuncAnimation(fig, update, frames=list(frame_steps(steps, scene.max_frames)), blit=False)
+    anim.save(out, writer=PillowWriter(fps=scene.fps), dpi=72)
+
+
+def timed(mode: str, out: Path) -> float:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, __file__, "--mode", mode, "--out", str(out)], check=True)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mode", choices=["optviz", "common"], help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each way; the fastest counts (default 3)")
+    parser.add_argument("--keep", metavar="DIR", help="keep both GIFs in DIR")
+    args = parser.parse_args()
+    if args.mode:
+        {"optviz": run_optviz, "common": run_common}[args.mode](args.out)
+        return
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(args.keep or tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        results = {}
+        for mode in ("optviz", "common"):
+            out = folder / f"bench-{mode}.gif"
+            results[mode] = (min(timed(mode, out) for _ in range(max(args.repeat, 1))), out.stat().st_size)
+    (t_o, s_o), (t_c, s_c) = results["optviz"], results["common"]
+    print(f"Beale, 5 optimizers, 300 steps, 150 frames, 600x450 px (whole process, best of {max(args.repeat, 1)})")
+    print(f"{'':28s}{'time':>10s}{'size':>12s}")
+    print(f"{'optviz':28s}{t_o:9.2f}s{s_o / 1024:9.0f} KB")
+    print(f"{'FuncAnimation + PillowWriter':28s}{t_c:9.2f}s{s_c / 1024:9.0f} KB")
+    print(f"ratio: {t_c / t_o:.1f}x faster, {s_c / s_o:.1f}x smaller")
+
+
+if __name__ == "__main__":
+    main()

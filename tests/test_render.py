@@ -1,0 +1,245 @@
+"""Rendering: the files users get (frames, size, palette, timing), the pixels they see, and failures."""
+from __future__ import annotations
+
+import importlib.util
+import struct
+
+import numpy as np
+import pytest
+from matplotlib.colors import to_rgb
+from PIL import Image
+
+from optviz import encode, figure
+from optviz.errors import SceneError
+from optviz.frames import frame_steps
+from optviz.functions import make_function
+from optviz.render import MP4_MISSING, render
+from optviz.scene import RunSpec, Scene
+from optviz.simulate import Run, Trajectories
+
+SIZE = (160, 120)
+
+
+def line_run(label, start, end, steps=20, color=None, lr=0.1, diverged_at=None):
+    """A straight path: the points are known, so their pixels are too."""
+    t = np.linspace(0.0, 1.0, steps + 1)[:, None]
+    points = np.asarray(start) + t * (np.asarray(end) - np.asarray(start))
+    f = make_function("beale")
+    spec = RunSpec("sgd", label, {"lr": lr}, tuple(start), steps, color)
+    return Run(spec, points, np.asarray(f.value(points.T), dtype=float), diverged_at)
+
+
+def make_traj(*runs, **settings):
+    """Paths in the lower half: at 160x120 the legend (upper right) and the counter (lower right) are large."""
+    runs = runs or (line_run("A", (-3.5, -3.5), (0.5, -1.5)), line_run("B", (3.0, -1.0), (-1.5, -2.5)))
+    settings.setdefault("legend", "upper right")
+    scene = Scene(function=make_function("beale"), runs=tuple(r.spec for r in runs), xlim=(-4.5, 4.5),
+                  ylim=(-4.5, 4.5), size=SIZE, **settings)
+    return Trajectories(scene, tuple(runs))
+
+
+def gif_blocks(data: bytes) -> dict:
+    """The GIF's structure: global colour table, and per image its rectangle, local-table flag, delay."""
+    assert data[:6] == b"GIF89a"
+    flags = data[10]
+    pos = 13 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0)
+    images, delays, loop = [], [], None
+    while data[pos] != 0x3B:
+        if data[pos] == 0x21:
+            label = data[pos + 1]
+            if label == 0xF9:
+                delays.append(struct.unpack("<H", data[pos + 4:pos + 6])[0])
+            if label == 0xFF and data[pos + 3:pos + 14] == b"NETSCAPE2.0":
+                loop = struct.unpack("<H", data[pos + 16:pos + 18])[0]
+            pos += 2
+            while data[pos]:
+                pos += data[pos] + 1
+            pos += 1
+        elif data[pos] == 0x2C:
+            x, y, w, h, f = struct.unpack("<HHHHB", data[pos + 1:pos + 10])
+            images.append({"box": (x, y, w, h), "local_table": bool(f & 0x80)})
+            pos += 10 + (3 << ((f & 7) + 1) if f & 0x80 else 0) + 1
+            while data[pos]:
+                pos += data[pos] + 1
+            pos += 1
+        else:
+            raise AssertionError(f"unexpected GIF block {data[pos]:#x} at {pos}")
+    return {"global_table": bool(flags & 0x80), "images": images, "delays": delays, "loop": loop}
+
+
+def frame_rgb(path, index):
+    with Image.open(path) as im:
+        im.seek(index)
+        return np.asarray(im.convert("RGB"))
+
+
+def rgb8(color):
+    return tuple(int(round(255 * c)) for c in to_rgb(color))
+
+
+def test_gif_has_one_frame_per_step_and_the_scene_size(tmp_path):
+    out = render(make_traj(), tmp_path / "a.gif")
+    with Image.open(out) as im:
+        assert im.size == SIZE
+        assert im.n_frames == 21
+        assert im.info["loop"] == 0
+
+
+def test_one_global_palette_and_frames_store_only_what_changed(tmp_path):
+    traj = make_traj(fps=20, pause=1.0)
+    blocks = gif_blocks(render(traj, tmp_path / "a.gif").read_bytes())
+    assert blocks["global_table"]
+    assert not any(im["local_table"] for im in blocks["images"])
+    assert blocks["images"][0]["box"] == (0, 0, *SIZE)
+    area = SIZE[0] * SIZE[1]
+    assert all(w * h < area / 2 for _, _, w, h in (im["box"] for im in blocks["images"][1:]))
+    assert blocks["delays"][:-1] == [5] * 20           # 1/20 s, in hundredths
+    assert blocks["delays"][-1] == 5 + 100               # the last frame holds for the pause
+    assert blocks["loop"] == 0
+
+
+def test_each_runs_final_dot_is_drawn_where_its_last_point_maps(tmp_path):
+    traj = make_traj(palette=("#d62728", "#2ca02c"))
+    out = render(traj, tmp_path / "a.gif")
+    pic = figure.build(traj)
+    last, first = frame_rgb(out, 20), frame_rgb(out, 0)
+    for run, color in zip(traj.runs, ("#d62728", "#2ca02c")):
+        col, row = figure.to_pixel(pic, run.points[-1])
+        assert tuple(last[int(row), int(col)]) == rgb8(color)
+        col0, row0 = figure.to_pixel(pic, run.points[0])
+        assert tuple(first[int(row0), int(col0)]) == rgb8(color)
+        assert tuple(first[int(row), int(col)]) != rgb8(color)   # not there yet at step 0
+
+
+def test_same_inputs_give_the_same_bytes(tmp_path):
+    a = render(make_traj(), tmp_path / "a.gif").read_bytes()
+    b = render(make_traj(), tmp_path / "b.gif").read_bytes()
+    assert a == b
+    assert render(make_traj(), tmp_path / "a.png").read_bytes() == render(make_traj(), tmp_path / "b.png").read_bytes()
+
+
+def test_a_failed_render_leaves_no_file(tmp_path, monkeypatch):
+    calls = []
+
+    def failing_add(self, rgba, delay):
+        calls.append(1)
+        if len(calls) == 5:
+            raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(encode.GifWriter, "add", failing_add)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        render(make_traj(), tmp_path / "a.gif")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_diverged_run_is_named_in_the_legend_and_leaves_the_view(tmp_path):
+    far = line_run("SGD", (0.0, 0.0), (40.0, 30.0), steps=12, lr=0.5, diverged_at=12)
+    calm = line_run("Adam", (-3.0, -2.0), (-1.0, -2.0), steps=20, lr=0.7)
+    traj = make_traj(far, calm)
+    assert figure.run_label(far) == "SGD (lr=0.5), diverged at step 12"
+    pic = figure.build(traj)
+    assert [t.get_text() for t in pic.legend.get_texts()] == ["SGD (lr=0.5), diverged at step 12", "Adam (lr=0.7)"]
+    out = render(traj, tmp_path / "a.gif")
+    with Image.open(out) as im:
+        assert im.n_frames == 21                       # the longest run sets the length
+    last = frame_rgb(out, 20)
+    col, row = figure.to_pixel(pic, calm.points[-1])
+    assert tuple(last[int(row), int(col)]) == rgb8(figure.DEFAULT_PALETTE[1])
+    assert not pic.in_view(far.points[-1])
+
+
+def test_png_is_the_final_frame(tmp_path):
+    traj = make_traj()
+    png = render(traj, tmp_path / "a.png")
+    gif = render(traj, tmp_path / "a.gif")
+    with Image.open(png) as im:
+        assert im.format == "PNG" and im.size == SIZE
+        still = np.asarray(im.convert("RGB")).astype(int)
+    assert np.abs(still - frame_rgb(gif, 20)).mean() < 2   # the GIF's palette is only 64 colours
+    assert render(traj, tmp_path / "b", fmt="png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_mp4_without_ffmpeg_says_how_to_get_it(tmp_path, monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "imageio_ffmpeg" else real(name, *a))
+    with pytest.raises(SceneError) as err:
+        render(make_traj(), tmp_path / "a.mp4")
+    assert str(err.value) == MP4_MISSING == "mp4 needs the optional ffmpeg support: pip install 'optviz[mp4]'"
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(importlib.util.find_spec("imageio_ffmpeg") is None, reason="imageio-ffmpeg not installed")
+def test_mp4(tmp_path):
+    out = render(make_traj(), tmp_path / "a.mp4")
+    assert out.stat().st_size > 1000
+    assert render(make_traj(), tmp_path / "b.mp4").read_bytes() == out.read_bytes()
+
+
+def test_unknown_format_and_style_are_scene_errors(tmp_path):
+    with pytest.raises(SceneError, match="unknown output format"):
+        render(make_traj(), tmp_path / "a.webm")
+    with pytest.raises(SceneError) as err:
+        render(make_traj(style="no-such-map"), tmp_path / "a.gif")
+    assert err.value.path == "style"
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("panels", [("loss",), ("surface",), ("loss", "surface")])
+def test_panels_render_in_sync(tmp_path, panels):
+    traj = make_traj(panels=panels, palette=("#d62728", "#2ca02c"))
+    out = render(traj, tmp_path / "a.gif")
+    with Image.open(out) as im:
+        assert im.size == SIZE and im.n_frames == 21
+    pic = figure.build(traj)
+    last = frame_rgb(out, 20)
+    for panel in (pic.loss_axes, pic.surface_axes):
+        if panel is None:
+            continue
+        box = panel.get_window_extent()
+        inside = last[int(SIZE[1] - box.y1):int(SIZE[1] - box.y0), int(box.x0):int(box.x1)].reshape(-1, 3)
+        assert (inside == rgb8("#d62728")).all(axis=1).any()  # the panel shows the runs too
+
+
+def test_thinning_keeps_the_first_and_last_frame_and_caps_the_count(tmp_path):
+    ks = frame_steps(1000, 50)
+    assert len(ks) == 50 and ks[0] == 0 and ks[-1] == 1000 and np.all(np.diff(ks) > 0)
+    assert list(frame_steps(5, 50)) == [0, 1, 2, 3, 4, 5]
+    long = line_run("A", (-3.5, -3.5), (0.5, -1.5), steps=30)
+    out = render(make_traj(long, max_frames=8), tmp_path / "a.gif")
+    with Image.open(out) as im:
+        assert im.n_frames == 8
+    pic = figure.build(make_traj(long))
+    col, row = figure.to_pixel(pic, long.points[-1])
+    assert tuple(frame_rgb(out, 7)[int(row), int(col)]) == rgb8(figure.DEFAULT_PALETTE[0])
+
+
+def test_progress_reports_every_frame(tmp_path):
+    seen = []
+    render(make_traj(), tmp_path / "a.gif", progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(i, 21) for i in range(1, 22)]
+
+
+def test_run_colours_own_then_palette_then_okabe_ito():
+    runs = [line_run("A", (0, 0), (1, 1)), line_run("B", (0, 0), (1, 1), color="red"), line_run("C", (0, 0), (1, 1))]
+    assert figure.run_colors(make_traj(*runs)) == ["#0072b2", "#ff0000", "#e69f00"]
+    assert figure.run_colors(make_traj(*runs, palette=("C0",))) == ["#1f77b4", "#ff0000", "#1f77b4"]
+
+
+def test_automatic_levels_are_log_spaced_over_decades_and_linear_otherwise():
+    x, y = np.meshgrid(np.linspace(-4.5, 4.5, 100), np.linspace(-4.5, 4.5, 100))
+    beale = make_function("beale").value(np.stack([x, y]))
+    levels = figure.contour_levels(beale)
+    assert levels.log and len(levels.values) == 20
+    assert np.allclose(np.diff(np.log10(levels.values)), np.log10(levels.values[1] / levels.values[0]))
+    saddle = x**2 - y**2
+    assert not figure.contour_levels(saddle, 7).log and len(figure.contour_levels(saddle, 7).values) == 7
+    camel = make_function("six_hump_camel").value(np.stack([x, y]))
+    shifted = figure.contour_levels(camel)
+    assert shifted.log and shifted.base == camel.min() and shifted.values[0] > camel.min()
+    assert list(figure.contour_levels(beale, [1, 10, 100]).values) == [1, 10, 100]
+
+
+def test_delays_track_the_frame_rate_without_drift():
+    d = encode.delays(30, fps=30, pause=0.5)
+    assert set(d[:-1]) <= {3, 4} and sum(d[:-1]) + d[-1] - 50 == 100
