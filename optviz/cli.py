@@ -237,10 +237,16 @@ def tune(scene: str, out: str | None, objective: str, k: int, distance: float | 
     """
     from .tune import tune_file
 
+    from .load import load
+
     result = tune_file(scene, out, objective=objective, k=k, distance=distance)
     click.echo(result.table)
     if result.output is not None:
         click.echo(f"wrote {result.output}", err=True)
+        shared = load(scene).output
+        if shared is not None and load(result.output).output == shared:
+            click.echo(f"note: the tuned scene renders to the same file as the original ({shared}); "
+                       "change its `output:` to keep both", err=True)
 
 
 @main.command()
