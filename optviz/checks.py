@@ -116,6 +116,17 @@ def string(value: Any, path: str, p: Problems, *, choices: Iterable[str] | None 
     return value
 
 
+def registry_name(value: Any, path: str, p: Problems, registry: Iterable[str], what: str, see: str) -> str | None:
+    """A name that must be in a registry: unknown names get a did-you-mean and where to look."""
+    name = string(value, path, p, max_length=100)
+    if name is None:
+        return None
+    if name not in registry:
+        p.add(path, f"unknown {what} '{name}'{did_you_mean(name, registry)} ({see})")
+        return None
+    return name
+
+
 def pair(value: Any, path: str, p: Problems, *, increasing: bool = False, **bounds: float) -> tuple[float, float] | None:
     """Two finite numbers, like ``start: [2.0, 1.7]`` or ``xlim: [-5.5, 5.5]``."""
     if not isinstance(value, (list, tuple)) or len(value) != 2:

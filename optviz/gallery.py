@@ -141,16 +141,7 @@ def _unique_names(items: list[tuple[str, str]], root_name: str) -> list[str]:
         if counts[name] > 1:
             name = "-".join([*(folder.split("/") if folder else [root_name]), name])
         names.append(name)
-    seen: set[str] = set()
-    unique = []
-    for name in names:  # still clashing (a.yaml and a.yml side by side): number them in scene order
-        candidate, n = name, 1
-        while candidate in seen:
-            n += 1
-            candidate = f"{name}-{n}"
-        seen.add(candidate)
-        unique.append(candidate)
-    return unique
+    return _numbered(names)  # still clashing (a.yaml and a.yml side by side): numbered in scene order
 
 
 def _up_to_date(entry: _Entry, record: dict | None, version: str) -> bool:
@@ -335,14 +326,18 @@ def _title(entry: _Entry) -> str:
 
 def _ids(wanted: list[str]) -> list[str]:
     """Readable, unique HTML ids (letters, digits, - and _) from names, in order."""
+    return _numbered([re.sub(r"[^\w-]+", "-", raw).strip("-") or "scene" for raw in wanted])
+
+
+def _numbered(names: list[str]) -> list[str]:
+    """Make names unique by numbering repeats (``a``, ``a-2``, ...), keeping their order."""
     seen: set[str] = set()
-    ids = []
-    for raw in wanted:
-        base = re.sub(r"[^\w-]+", "-", raw).strip("-") or "scene"
-        candidate, n = base, 1
+    unique = []
+    for name in names:
+        candidate, n = name, 1
         while candidate in seen:
             n += 1
-            candidate = f"{base}-{n}"
+            candidate = f"{name}-{n}"
         seen.add(candidate)
-        ids.append(candidate)
-    return ids
+        unique.append(candidate)
+    return unique

@@ -146,12 +146,8 @@ def _function(value: Any, path: str, p: Problems) -> Objective | None:
     if "name" not in value:
         p.add(path, "needs 'name' (a registry function) or 'formula'")
         return None
-    name = checks.string(value["name"], name_path, p, max_length=100)
+    name = checks.registry_name(value["name"], name_path, p, FUNCTIONS, "function", "see `optviz list functions`")
     if name is None:
-        return None
-    if name not in FUNCTIONS:
-        p.add(name_path, f"unknown function '{name}'{checks.did_you_mean(name, FUNCTIONS)} "
-                         f"(see `optviz list functions`)")
         return None
     spec = FUNCTIONS[name]
     checks.known_keys(value, ["name", *spec.defaults], path, p)
@@ -244,12 +240,9 @@ def _run(entry: Any, path: str, p: Problems, shared: dict) -> tuple[RunSpec, lis
     if "name" not in entry:
         p.add(path, "missing required key 'name' (the optimizer, e.g. adam)")
         return None
-    name = checks.string(entry["name"], f"{path}.name", p, max_length=100)
+    name = checks.registry_name(entry["name"], f"{path}.name", p, OPTIMIZERS, "optimizer",
+                                "see `optviz list optimizers`")
     if name is None:
-        return None
-    if name not in OPTIMIZERS:
-        p.add(f"{path}.name", f"unknown optimizer '{name}'{checks.did_you_mean(name, OPTIMIZERS)} "
-                              f"(see `optviz list optimizers`)")
         return None
     spec = OPTIMIZERS[name]
     hypers = {h.name: h for h in spec.hypers}
@@ -379,12 +372,9 @@ def _schedule(value: Any, path: str, p: Problems, lr: float, steps: int) -> dict
     if "name" not in value:
         p.add(path, "missing required key 'name' (a torch.optim.lr_scheduler class, e.g. StepLR)")
         return None
-    name = checks.string(value["name"], f"{path}.name", p, max_length=100)
+    name = checks.registry_name(value["name"], f"{path}.name", p, SCHEDULES, "schedule",
+                                f"choose from: {', '.join(SCHEDULES)}")
     if name is None:
-        return None
-    if name not in SCHEDULES:
-        p.add(f"{path}.name", f"unknown schedule '{name}'{checks.did_you_mean(name, SCHEDULES)} "
-                              f"(choose from: {', '.join(SCHEDULES)})")
         return None
     spec = SCHEDULES[name]
     kwargs = {k: v for k, v in value.items() if k != "name"}
