@@ -15,12 +15,13 @@ from matplotlib.colors import LinearSegmentedColormap, to_hex
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
+from matplotlib.offsetbox import TextArea
 from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 from matplotlib.transforms import Bbox, IdentityTransform
 
 from .errors import SceneError
-from .simulate import Run, Trajectories
+from .simulate import Run, Trajectories, lr_schedule
 
 DPI = 72
 #: Okabe & Ito's colour-blind-safe set, in their order.
@@ -32,6 +33,9 @@ DECADES_FOR_LOG = 2.0      # a range spanning this many decades gets log-spaced 
 AUTO_LEVELS = 20
 GREY_TOP = 0.9             # the highest grey level stays visible on white (the post's lightest is ~231/255)
 MAIN_BOX = (0.125, 0.125, 0.775, 0.755)   # the post's axes box
+SWARM_ALPHA = 0.35         # a swarm's paths: faint and thin, so that where many runs go shows as darker
+SWARM_WIDTH = 1.0
+HEAD_SIZE = 5              # a swarm's current points (a lone run's dot is 7)
 
 
 @dataclass(frozen=True)
@@ -66,17 +70,19 @@ class Levels:
 @dataclass
 class Track:
     """One run's moving artists (panel artists are None when the panel is off). The 2-D ones mostly carry
-    style: frames.py draws their paths and dots straight to the renderer."""
+    style: frames.py draws their paths and dots straight to the renderer. A run of a swarm has no artists of
+    its own (line and dot are None): its ``Swarm`` draws all of them at once."""
 
     run: Run
     color: str
-    line: Line2D
-    dot: Line2D
+    line: Line2D | None
+    dot: Line2D | None
     loss_line: Line2D | None = None
     loss_dot: Line2D | None = None
     surf_line: object | None = None     # mpl_toolkits.mplot3d Line3D
     surf_dot: object | None = None
     height: np.ndarray | None = None    # the run's loss as a surface height
+    lrs: np.ndarray | None = None       # the lr at each step, for a scheduled run (the legend shows it)
 
     @property
     def last(self) -> int:
@@ -84,48 +90,129 @@ class Track:
 
 
 @dataclass
+class Swarm:
+    """The runs of one entry with many starts: one colour, one legend entry, and one artist per layer for all
+    of them (faint paths, bright heads), so that a frame costs a few draw calls however many runs there are."""
+
+    tracks: list[Track]
+    color: str
+    lines: Line2D                       # style of the paths (frames.py draws them straight to the renderer)
+    heads: Line2D                       # the current points, all in one marker-only line
+    loss_lines: Line2D | None = None    # the panels' paths: pieces separated by NaN rows
+    loss_heads: Line2D | None = None
+    surf_lines: object | None = None
+    surf_heads: object | None = None
+    lrs: np.ndarray | None = None
+
+    @property
+    def last(self) -> int:
+        return max(t.last for t in self.tracks)
+
+    @property
+    def diverged(self) -> int:
+        return sum(t.run.diverged_at is not None for t in self.tracks)
+
+
+@dataclass
 class Picture:
     figure: Figure
     canvas: FigureCanvasAgg
     axes: object
-    tracks: list[Track]
+    tracks: list[Track]                 # every run, in scene order
     counter: Counter | None
     legend: object | None
     levels: Levels
     loss_axes: object | None = None
     surface_axes: object | None = None
+    entries: list | None = None         # legend entries in order: a lone run's Track, or a Swarm
+
+    def __post_init__(self):
+        if self.entries is None:
+            self.entries = list(self.tracks)
 
     @property
     def steps(self) -> int:
         return max(t.last for t in self.tracks) if self.tracks else 0
+
+    @property
+    def scheduled(self) -> bool:
+        """Whether some legend text changes during the animation (a scheduled lr)."""
+        return any(e.lrs is not None for e in self.entries)
+
+    def labels(self, k: int | None = None) -> list[str]:
+        """The legend's texts at step ``k`` (None: the static ones)."""
+        return [entry_label(e, k) for e in self.entries]
 
     def in_view(self, xy) -> bool:
         (x0, x1), (y0, y1) = self.axes.get_xlim(), self.axes.get_ylim()
         return bool(min(x0, x1) <= xy[0] <= max(x0, x1) and min(y0, y1) <= xy[1] <= max(y0, y1))
 
 
-def run_colors(traj: Trajectories) -> list[str]:
-    """A run's own colour, else the scene palette cycled, else Okabe-Ito, in run order."""
-    palette = tuple(traj.scene.palette) or DEFAULT_PALETTE
-    colors, i = [], 0
-    for run in traj.runs:
-        if run.spec.color:
-            colors.append(to_hex(run.spec.color))
+def groups(runs) -> list[list[int]]:
+    """Run indices per legend entry: a lone run, or the consecutive runs of one swarm (``spec.group``)."""
+    out: list[list[int]] = []
+    for i, run in enumerate(runs):
+        group = run.spec.group
+        if out and group is not None and runs[out[-1][0]].spec.group == group:
+            out[-1].append(i)
         else:
-            colors.append(to_hex(palette[i % len(palette)]))
+            out.append([i])
+    return out
+
+
+def run_colors(traj: Trajectories) -> list[str]:
+    """A run's own colour, else the scene palette cycled, else Okabe-Ito, in run order.
+    The runs of a swarm share their entry's colour (and one palette slot)."""
+    palette = tuple(traj.scene.palette) or DEFAULT_PALETTE
+    colors: list[str] = [""] * len(traj.runs)
+    i = 0
+    for entry in groups(traj.runs):
+        spec = traj.runs[entry[0]].spec
+        if spec.color:
+            color = to_hex(spec.color)
+        else:
+            color = to_hex(palette[i % len(palette)])
             i += 1
+        for j in entry:
+            colors[j] = color
     return colors
 
 
-def run_label(run: Run) -> str:
-    """'Adam (lr=0.7)', with ', diverged at step k' so a vanished run is explained in the legend."""
+def run_label(run: Run, lr: float | None = None) -> str:
+    """'Adam (lr=0.7)', with ', diverged at step k' so a vanished run is explained in the legend.
+    ``lr``: the current lr of a scheduled run, shown instead of the initial one."""
     label = run.spec.label
-    lr = run.spec.hyperparameters.get("lr")
-    if lr is not None:
-        label += f" (lr={_number(lr)})"
+    label += _lr_text(run.spec, lr)
     if run.diverged_at is not None:
         label += f", diverged at step {run.diverged_at}"
     return label
+
+
+def swarm_label(swarm: Swarm, lr: float | None = None) -> str:
+    """'Adam (lr=0.2), 60 starts', with ', k diverged' when some runs left."""
+    spec = swarm.tracks[0].run.spec
+    n = len(swarm.tracks)
+    label = f"{spec.group}{_lr_text(spec, lr)}, {n} start{'s' if n != 1 else ''}"
+    if swarm.diverged:
+        label += f", {swarm.diverged} diverged"
+    return label
+
+
+def entry_label(entry: Track | Swarm, k: int | None = None) -> str:
+    """An entry's legend text at step ``k``: a scheduled lr shows the value that made the latest step."""
+    lr = None
+    if entry.lrs is not None and k is not None and len(entry.lrs):
+        lr = float(entry.lrs[min(max(int(k) - 1, 0), len(entry.lrs) - 1)])
+    if isinstance(entry, Swarm):
+        return swarm_label(entry, lr)
+    return run_label(entry.run, lr)
+
+
+def _lr_text(spec, lr: float | None) -> str:
+    if lr is not None:
+        return f" (lr={lr:.3g})"
+    static = spec.hyperparameters.get("lr")
+    return f" (lr={_number(static)})" if static is not None else ""
 
 
 def _number(v) -> str:
@@ -231,34 +318,86 @@ def build(traj: Trajectories) -> Picture:
         ax.set_title(scene.title)
 
     colors = run_colors(traj)
-    tracks = []
-    for run, color in zip(traj.runs, colors):
-        line, = ax.plot([], [], color=color, lw=2, solid_capstyle="round", solid_joinstyle="round", snap=False,
-                        animated=True, zorder=2)
-        dot, = ax.plot([], [], "o", color=color, markersize=7, animated=True, zorder=3)
-        tracks.append(Track(run, color, line, dot))
+    tracks, entries = [], []
+    for members in groups(traj.runs):
+        color = colors[members[0]]
+        spec = traj.runs[members[0]].spec
+        lrs = lr_schedule(spec) if spec.schedule is not None else None
+        if spec.group is None:
+            run = traj.runs[members[0]]
+            line, = ax.plot([], [], color=color, lw=2, solid_capstyle="round", solid_joinstyle="round",
+                            snap=False, animated=True, zorder=2)
+            dot, = ax.plot([], [], "o", color=color, markersize=7, animated=True, zorder=3)
+            track = Track(run, color, line, dot, lrs=lrs)
+            tracks.append(track)
+            entries.append(track)
+            continue
+        members = [Track(traj.runs[i], color, None, None) for i in members]
+        lines, = ax.plot([], [], color=color, lw=SWARM_WIDTH, alpha=SWARM_ALPHA, solid_capstyle="butt",
+                         solid_joinstyle="round", snap=False, animated=True, zorder=2)
+        heads, = ax.plot([], [], "o", linestyle="none", color=color, markersize=HEAD_SIZE, animated=True, zorder=3)
+        tracks.extend(members)
+        entries.append(Swarm(members, color, lines, heads, lrs=lrs))
 
-    legend = None
+    pic = Picture(fig, canvas, ax, tracks, None, None, levels, entries=entries)
     if scene.legend and scene.legend != "none":
-        handles = [Line2D([], [], color=t.color, lw=2) for t in tracks]
-        legend = ax.legend(handles, [run_label(t.run) for t in tracks], loc=scene.legend, framealpha=1.0)
-        legend.set_animated(True)
-
-    pic = Picture(fig, canvas, ax, tracks, None, legend, levels)
+        handles = [Line2D([], [], color=e.color, lw=2) if isinstance(e, Track) else
+                   Line2D([], [], color=e.color, lw=1.5, marker="o", markersize=HEAD_SIZE) for e in entries]
+        pic.legend = ax.legend(handles, pic.labels(0), loc=scene.legend, framealpha=1.0)
+        pic.legend.set_animated(True)
+        if pic.scheduled:
+            _reserve_widths(pic)
     if "loss" in boxes:
-        pic.loss_axes = _loss_panel(fig, boxes["loss"], tracks)
+        pic.loss_axes = _loss_panel(fig, boxes["loss"], pic)
     if "surface" in boxes:
-        pic.surface_axes = _surface_panel(fig, boxes["surface"], scene, levels, tracks, style)
+        pic.surface_axes = _surface_panel(fig, boxes["surface"], scene, levels, pic, style)
     pic.counter = _counter(pic, _place_legend(pic, best=scene.legend == "best"))
     return pic
 
 
-def _loss_panel(fig: Figure, box, tracks: list[Track]):
+def _reserve_widths(pic: Picture) -> None:
+    """Give each changing legend text the width of its widest version, so that the legend keeps its size
+    (and its place) while the lr in it changes: the legend's packers size each row from its TextArea's bbox."""
+    renderer = pic.canvas.get_renderer()
+    for entry, text, area in zip(pic.entries, pic.legend.get_texts(), text_areas(pic.legend)):
+        if entry.lrs is None or area is None:
+            continue
+        first = text.get_text()
+        width = 0.0
+        for version in dict.fromkeys(entry_label(entry, k) for k in range(len(entry.lrs) + 1)):
+            text.set_text(version)
+            width = max(width, area.get_bbox(renderer).width)
+        text.set_text(first)
+        area.get_bbox = _at_least(area.get_bbox, width)
+
+
+def text_areas(legend) -> list[TextArea | None]:
+    """The legend's TextArea boxes, one per text (in the order of ``legend.get_texts()``)."""
+    areas = {id(a.get_children()[0]): a for a in _offsetboxes(legend) if isinstance(a, TextArea)}
+    return [areas.get(id(text)) for text in legend.get_texts()]
+
+
+def _offsetboxes(artist):
+    for child in artist.get_children():
+        yield child
+        if not isinstance(child, Text):
+            yield from _offsetboxes(child)
+
+
+def _at_least(get_bbox, width: float):
+    def widened(renderer):
+        box = get_bbox(renderer)
+        return Bbox.from_bounds(box.x0, box.y0, max(box.width, width), box.height)
+    return widened
+
+
+def _loss_panel(fig: Figure, box, pic: Picture):
     """Loss against step, on a log scale when the losses shown span decades."""
+    tracks = pic.tracks
     ax = fig.add_axes(box)
     steps = max(t.last for t in tracks) if tracks else 1
     shown = []
-    (x0, x1), (y0, y1) = tracks[0].line.axes.get_xlim(), tracks[0].line.axes.get_ylim()
+    (x0, x1), (y0, y1) = pic.axes.get_xlim(), pic.axes.get_ylim()
     for t in tracks:
         p, loss = t.run.points, np.asarray(t.run.loss, dtype=float)
         inside = (p[:, 0] >= x0) & (p[:, 0] <= x1) & (p[:, 1] >= y0) & (p[:, 1] <= y1)
@@ -279,13 +418,18 @@ def _loss_panel(fig: Figure, box, tracks: list[Track]):
     ax.set_ylabel("loss", fontsize=9)
     ax.tick_params(labelsize=8)
     ax.grid(True, color="0.92", lw=0.8)
-    for t in tracks:
-        t.loss_line, = ax.plot([], [], color=t.color, lw=1.5, solid_capstyle="round", animated=True)
-        t.loss_dot, = ax.plot([], [], "o", color=t.color, markersize=5, animated=True)
+    for e in pic.entries:
+        if isinstance(e, Track):
+            e.loss_line, = ax.plot([], [], color=e.color, lw=1.5, solid_capstyle="round", animated=True)
+            e.loss_dot, = ax.plot([], [], "o", color=e.color, markersize=5, animated=True)
+        else:
+            e.loss_lines, = ax.plot([], [], color=e.color, lw=SWARM_WIDTH, alpha=SWARM_ALPHA, solid_capstyle="butt",
+                                    animated=True)
+            e.loss_heads, = ax.plot([], [], "o", linestyle="none", color=e.color, markersize=3, animated=True)
     return ax
 
 
-def _surface_panel(fig: Figure, box, scene, levels: Levels, tracks: list[Track], style: str):
+def _surface_panel(fig: Figure, box, scene, levels: Levels, pic: Picture, style: str):
     """The function as a 3-D surface (drawn once), with each run's path at its loss height."""
     from mpl_toolkits.mplot3d import Axes3D  # noqa: F401  (registers the projection)
 
@@ -305,12 +449,19 @@ def _surface_panel(fig: Figure, box, scene, levels: Levels, tracks: list[Track],
                   r"$\log_{10}(f - f_{min})$" if levels.log else "loss", fontsize=8)
     ax.tick_params(labelsize=7, pad=0)
     ax.locator_params(nbins=5)
-    for t in tracks:
+    for t in pic.tracks:
         with np.errstate(all="ignore"):
             h = levels.height(np.asarray(t.run.loss, dtype=float))
         t.height = np.where(np.isfinite(h), h, np.nan)
-        t.surf_line, = ax.plot([], [], [], color=t.color, lw=1.5, animated=True, axlim_clip=True)
-        t.surf_dot, = ax.plot([], [], [], "o", color=t.color, markersize=5, animated=True, axlim_clip=True)
+    for e in pic.entries:
+        if isinstance(e, Track):
+            e.surf_line, = ax.plot([], [], [], color=e.color, lw=1.5, animated=True, axlim_clip=True)
+            e.surf_dot, = ax.plot([], [], [], "o", color=e.color, markersize=5, animated=True, axlim_clip=True)
+        else:
+            e.surf_lines, = ax.plot([], [], [], color=e.color, lw=SWARM_WIDTH, alpha=SWARM_ALPHA, animated=True,
+                                    axlim_clip=True)
+            e.surf_heads, = ax.plot([], [], [], "o", linestyle="none", color=e.color, markersize=3, animated=True,
+                                    axlim_clip=True)
     return ax
 
 
@@ -377,14 +528,21 @@ def _place_legend(pic: Picture, best: bool) -> Bbox | None:
         return None
     renderer = pic.canvas.get_renderer()
     if best:  # judge against the finished paths
-        for t in pic.tracks:
-            t.line.set_data(t.run.points[:, 0], t.run.points[:, 1])
+        for e in pic.entries:
+            xy = e.run.points if isinstance(e, Track) else _joined([t.run.points for t in e.tracks])
+            (e.line if isinstance(e, Track) else e.lines).set_data(xy[:, 0], xy[:, 1])
         box = pic.legend.get_window_extent(renderer)
-        for t in pic.tracks:
-            t.line.set_data([], [])
+        for e in pic.entries:
+            (e.line if isinstance(e, Track) else e.lines).set_data([], [])
         frac = box.transformed(pic.axes.transAxes.inverted())
         pic.legend.set_loc((frac.x0, frac.y0))
     return pic.legend.get_window_extent(renderer).padded(6)
+
+
+def _joined(pieces: list[np.ndarray]) -> np.ndarray:
+    """Polylines as one, NaN rows between them (a line with gaps)."""
+    gap = np.full((1, pieces[0].shape[1]), np.nan)
+    return np.concatenate([part for piece in pieces for part in (piece, gap)][:-1])
 
 
 def to_pixel(pic: Picture, xy) -> tuple[float, float]:

@@ -11,7 +11,7 @@ from matplotlib.colors import to_rgb
 from .atomic import atomic_path
 from .encode import GifWriter, delays, make_palette, write_mp4, write_png
 from .errors import SceneError
-from .figure import STAR_COLOR, build
+from .figure import STAR_COLOR, SWARM_ALPHA, Swarm, build
 from .frames import Animator, frame_steps
 from .simulate import Trajectories
 
@@ -53,8 +53,7 @@ def render(traj: Trajectories, out: str | Path, fmt: str | None = None,
             write_mp4(tmp, frames(), scene.fps, scene.pause)
         else:
             samples = [anim.still(int(k)) for k in ks[np.linspace(0, len(ks) - 1, 4).round().astype(int)]]
-            keep = [(255, 255, 255), (0, 0, 0), _rgb8(STAR_COLOR)] + [_rgb8(t.color) for t in pic.tracks]
-            palette = make_palette(samples, keep)
+            palette = make_palette(samples, _exact_colors(pic))
             height, width = samples[0].shape[:2]
             with open(tmp, "wb") as fp:
                 gif = GifWriter(fp, width, height, palette)
@@ -62,6 +61,16 @@ def render(traj: Trajectories, out: str | Path, fmt: str | None = None,
                     gif.add(rgba, delay)
                 gif.close()
     return out
+
+
+def _exact_colors(pic) -> list[tuple[int, int, int]]:
+    """Colours the palette keeps exactly: white, black, the star, each entry's colour and, for a swarm, its
+    faint paths over white (each once: a swarm of hundreds of runs takes one slot, not hundreds)."""
+    keep = [(255, 255, 255), (0, 0, 0), _rgb8(STAR_COLOR)] + [_rgb8(e.color) for e in pic.entries]
+    for e in pic.entries:
+        if isinstance(e, Swarm):
+            keep.append(_rgb8(SWARM_ALPHA * np.asarray(to_rgb(e.color)) + (1 - SWARM_ALPHA)))
+    return list(dict.fromkeys(keep))
 
 
 def _rgb8(color) -> tuple[int, int, int]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib.util
 import struct
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ from PIL import Image
 
 from optviz import encode, figure
 from optviz.errors import SceneError
-from optviz.frames import frame_steps
+from optviz.frames import Animator, frame_steps
 from optviz.functions import make_function
 from optviz.render import MP4_MISSING, render
 from optviz.scene import RunSpec, Scene
@@ -243,3 +244,101 @@ def test_automatic_levels_are_log_spaced_over_decades_and_linear_otherwise():
 def test_delays_track_the_frame_rate_without_drift():
     d = encode.delays(30, fps=30, pause=0.5)
     assert set(d[:-1]) <= {3, 4} and sum(d[:-1]) + d[-1] - 50 == 100
+
+
+def swarm(label, starts, ends, steps=20, lr=0.2, color=None, diverged=()):
+    """Straight runs of one group (a scene entry with many starts), labelled as the loader labels them."""
+    runs = []
+    for i, (start, end) in enumerate(zip(starts, ends)):
+        run = line_run(f"{label} #{i + 1}", start, end, steps=steps, lr=lr, color=color,
+                       diverged_at=steps if i in diverged else None)
+        runs.append(Run(replace(run.spec, group=label), run.points, run.loss, run.diverged_at))
+    return runs
+
+
+SWARM_ENDS = [(-3.5, -3.5), (-2.5, -2.0), (-1.5, -3.5), (-0.5, -2.0), (0.5, -3.5)]
+
+
+def test_a_swarm_is_one_colour_one_legend_entry_and_heads_at_its_points(tmp_path):
+    crowd = swarm("Adam", [(x, 0.0) for x in (-3.0, -2.0, -1.0, 0.0, 1.0)], SWARM_ENDS)
+    lone = line_run("SGD", (3.5, 0.5), (3.0, -1.0), lr=0.1)
+    traj = make_traj(*crowd, lone, palette=("#d62728", "#2ca02c"))
+    assert figure.run_colors(traj) == ["#d62728"] * 5 + ["#2ca02c"]   # the swarm takes one palette slot
+    pic = figure.build(traj)
+    assert [t.get_text() for t in pic.legend.get_texts()] == ["Adam (lr=0.2), 5 starts", "SGD (lr=0.1)"]
+    assert len([line for line in pic.axes.lines if line.get_marker() == "o"]) == 2   # one heads artist per entry
+    out = render(traj, tmp_path / "a.gif")
+    first, last = frame_rgb(out, 0), frame_rgb(out, 20)
+    for run in crowd:
+        col, row = figure.to_pixel(pic, run.points[-1])
+        assert tuple(last[int(row), int(col)]) == rgb8("#d62728")
+        col0, row0 = figure.to_pixel(pic, run.points[0])
+        assert tuple(first[int(row0), int(col0)]) == rgb8("#d62728")
+        assert tuple(first[int(row), int(col)]) != rgb8("#d62728")
+    col, row = figure.to_pixel(pic, lone.points[-1])
+    assert tuple(last[int(row), int(col)]) == rgb8("#2ca02c")
+
+
+def test_a_swarm_names_its_diverged_runs_and_hides_their_heads():
+    crowd = swarm("SGD", [(-3.0, 3.0)] * 3, [(-3.5, -3.5), (-1.0, -3.0), (40.0, -30.0)], lr=0.5, diverged=(2,))
+    pic = figure.build(make_traj(*crowd))
+    assert [t.get_text() for t in pic.legend.get_texts()] == ["SGD (lr=0.5), 3 starts, 1 diverged"]
+    anim = Animator(pic)
+    *_, last = anim.frames(range(21))
+    heads = pic.entries[0].heads.get_xydata()
+    assert np.allclose(heads, [crowd[0].points[-1], crowd[1].points[-1]])   # the one that flew off has none
+
+
+def test_a_swarm_scene_costs_the_same_draw_calls_per_frame_for_any_number_of_runs():
+    def calls(n):
+        rng = np.random.default_rng(0)
+        crowd = swarm("Adam", rng.uniform(-4, 4, (n, 2)), rng.uniform(-4, -1, (n, 2)))
+        anim = Animator(figure.build(make_traj(*crowd)))
+        frames = anim.frames(range(21))
+        next(frames)
+        count = []
+        for name in ("draw_path", "draw_markers", "draw_path_collection"):
+            real = getattr(anim.renderer, name)
+            setattr(anim.renderer, name, lambda *a, _real=real, **kw: count.append(1) or _real(*a, **kw))
+        next(frames)
+        return len(count)
+
+    assert calls(5) == calls(300) <= 3
+
+
+def test_a_swarm_scene_ends_on_its_png(tmp_path):
+    rng = np.random.default_rng(1)
+    traj = make_traj(*swarm("A", rng.uniform(-4, 4, (30, 2)), rng.uniform(-4, 4, (30, 2))),
+                     *swarm("B", rng.uniform(-4, 4, (30, 2)), rng.uniform(-4, 4, (30, 2))))
+    anim = Animator(figure.build(traj))
+    *_, last = anim.frames(range(21))
+    assert np.array_equal(last, anim.still(20))   # step by step, in the same order, either way
+
+
+def scheduled(label="StepLR", steps=20):
+    run = line_run(label, (-3.5, -3.5), (0.5, -1.5), steps=steps, lr=0.1)
+    spec = replace(run.spec, schedule={"name": "StepLR", "step_size": 5, "gamma": 0.1})
+    return Run(spec, run.points, run.loss, None)
+
+
+def test_the_legend_shows_a_scheduled_runs_current_lr(tmp_path):
+    run, plain = scheduled(), line_run("B", (3.0, -1.0), (-1.5, -2.5))
+    pic = figure.build(make_traj(run, plain))
+    assert pic.labels(0) == ["StepLR (lr=0.1)", "B (lr=0.1)"]
+    assert pic.labels(6) == ["StepLR (lr=0.01)", "B (lr=0.1)"]     # step 6 was made with the lr after one decay
+    size = pic.legend.get_window_extent().size
+    anim = Animator(pic)
+    list(anim.frames(range(21)))
+    assert [t.get_text() for t in pic.legend.get_texts()] == ["StepLR (lr=0.0001)", "B (lr=0.1)"]
+    assert np.allclose(pic.legend.get_window_extent().size, size)   # the legend keeps its size and place
+
+    def legend_pixels(traj, name):
+        out = render(traj, tmp_path / name)
+        box = figure.build(traj).legend.get_window_extent()
+        rows, cols = slice(int(SIZE[1] - box.y1), int(SIZE[1] - box.y0)), slice(int(box.x0), int(box.x1))
+        return frame_rgb(out, 0)[rows, cols], frame_rgb(out, 20)[rows, cols]
+
+    first, last = legend_pixels(make_traj(run, plain), "s.gif")
+    assert not np.array_equal(first, last)
+    first, last = legend_pixels(make_traj(), "p.gif")
+    assert np.array_equal(first, last)
