@@ -44,7 +44,7 @@ def trajectories():
 
 
 def run_optviz(out: str) -> None:
-    from optviz.render import render
+    from optviz.animate import render
 
     render(trajectories(), out)
 

@@ -36,7 +36,7 @@ def format_of(path: Path, fmt: str | None) -> str:
 def render_scene(scene: Scene | Trajectories, out: str | os.PathLike | None = None, fmt: str | None = None,
                  progress: Progress | None = None) -> Path:
     """Simulate (unless given trajectories) and render; returns the written path."""
-    from .render import render
+    from .animate import render
 
     traj = scene if isinstance(scene, Trajectories) else simulate(scene)
     path = output_path(traj.scene, out, fmt)

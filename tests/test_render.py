@@ -14,7 +14,7 @@ from optviz import encode, figure
 from optviz.errors import SceneError
 from optviz.frames import Animator, frame_steps
 from optviz.functions import make_function
-from optviz.render import MP4_MISSING, render
+from optviz.animate import MP4_MISSING, render
 from optviz.scene import RunSpec, Scene
 from optviz.simulate import Run, Trajectories
 
