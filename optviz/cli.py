@@ -267,9 +267,7 @@ def gallery(folder: str, out: str, jobs: int, quiet: bool, force: bool) -> None:
     """
     from .gallery import build_gallery
 
-    result = build_gallery(folder, out, jobs=jobs, echo=None if quiet else click.echo, force=force)
-    if not quiet:
-        click.echo(f"wrote {result.index}")
+    build_gallery(folder, out, jobs=jobs, echo=None if quiet else click.echo, force=force)
 
 
 if __name__ == "__main__":  # pragma: no cover

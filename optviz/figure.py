@@ -217,7 +217,7 @@ def _lr_text(spec, lr: float | None) -> str:
 
 def _number(v) -> str:
     try:
-        return f"{float(v):g}"
+        return f"{float(v):.3g}"
     except (TypeError, ValueError):
         return str(v)
 
