@@ -32,7 +32,7 @@ SCENE_KEYS: dict[str, tuple[Any, str]] = {
     "optimizers": ("(required)", f"list of runs (1..{MAX_RUNS}); see the optimizer entry keys"),
     "noise": (None, "gradient noise for every run: {std: 0.5, seed: 0, kind: additive | multiplicative}"),
     "minibatch": (None, "for data-term functions (least_squares): {size: 8, seed: 0} samples terms each step"),
-    "output": ("outputs/<scene name>.gif", "where `optviz render` writes; the extension picks gif, mp4 or png"),
+    "output": ("outputs/<scene name>.gif", "where `optviz render` writes (relative to the current folder); the extension picks gif, mp4 or png"),
     "size": ([720, 432], "picture size in pixels [width, height]"),
     "fps": (20, "frames per second (20 = 50 ms a frame, as in the post)"),
     "frames": (500, "most frames in the animation; more steps than this are evenly thinned"),

@@ -375,6 +375,9 @@ def _header(objective: str, k: int, target: float | None, reference: _Entry | No
     return lines
 
 
+MODELINE = "# yaml-language-server:"
+
+
 def _rewrite(text: str, lrs: dict[int, str], tag: str, header: list[str]) -> str:
     """``text`` with entry i's lr set to ``lrs[i]`` (replaced in place, or added after its ``name``), a
     ``# tuned`` comment on each changed line, and ``header`` replacing any earlier tune header."""
@@ -427,15 +430,17 @@ def _rewrite(text: str, lrs: dict[int, str], tag: str, header: list[str]) -> str
             at = content_end[line] + m.start()
             edits.append((at, content_end[line] + m.end(), 1, f"# tuned: {tag}"))
 
-    old = 0
-    if text.startswith(HEADER_START):
-        line = 1
+    first = 1 if text.startswith(MODELINE) and len(starts) > 1 else 0  # the editor's schema line stays first
+    top = starts[first]
+    old = top
+    if text.startswith(HEADER_START, top):
+        line = first + 1
         while line < len(starts) and text.startswith("#   ", starts[line]):
             line += 1
         if line < len(starts) and not text[starts[line]:ends[line]].strip():
             line += 1
         old = starts[line] if line < len(starts) else len(text)
-    edits.append((0, old, -1, nl.join(header) + nl + (nl if old < len(text) else "")))
+    edits.append((top, old, -1, nl.join(header) + nl + (nl if old < len(text) else "")))
 
     pieces, pos = [], 0
     for a, b, _, new in sorted(edits, key=lambda e: (e[0], e[2])):

@@ -155,3 +155,29 @@ def test_real_process_exit_code_and_no_traceback(tmp_path):
     assert proc.stderr.strip().splitlines() == [f"error: {path}:2: optimizers[0].lr: "
                                                  + proc.stderr.split("optimizers[0].lr: ", 1)[1].strip()]
     assert "Traceback" not in proc.stderr and proc.stdout == ""
+
+
+def test_a_bad_formula_is_pointed_at_through_the_scene(runner, tmp_path):
+    text = "function: {formula: \"x**2 + __import__('os').system('touch pwned')\"}\noptimizers: [adam]\n"
+    result = runner.invoke(main, ["validate", scene(tmp_path, text)])
+    assert result.exit_code == 2
+    assert "function.formula:" in result.output and "__import__" in result.output
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_render_several_scenes_into_a_folder_in_parallel(runner, tmp_path):
+    small = SCENE.replace("steps: 40", "steps: 8") + "size: [160, 120]\n"
+    a, b = scene(tmp_path, small, "a.yaml"), scene(tmp_path, small, "b.yaml")
+    out = tmp_path / "out"
+    result = runner.invoke(main, ["render", a, b, "-o", str(out), "-j", "2", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == ["a.gif", "b.gif"]
+    assert (out / "a.gif").read_bytes() == (out / "b.gif").read_bytes()
+
+
+def test_render_png_format_writes_the_final_frame(runner, tmp_path):
+    small = SCENE.replace("steps: 40", "steps: 8") + "size: [160, 120]\n"
+    out = tmp_path / "final.png"
+    result = runner.invoke(main, ["render", scene(tmp_path, small), "--format", "png", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -362,3 +362,16 @@ def test_the_result_record(tmp_path):
     assert lines[0].startswith("initial-speed: every optimizer travels ")
     assert lines[1].split() == ["optimizer", "old", "lr", "new", "lr", "final", "loss", "note"]
     assert [line.split()[0] for line in lines[2:]] == ["SGD", "SGD-Momentum", "SGD-NAG", "RMSProp", "Adam"]
+
+
+def test_the_editor_schema_line_stays_first_and_headers_do_not_stack(tmp_path):
+    src = tmp_path / "s.yaml"
+    src.write_text("# yaml-language-server: $schema=../schema/scene.schema.json\n"
+                   "function: parabola\nsteps: 30\noptimizers:\n  - {name: sgd, lr: 0.01}\n  - {name: adam, lr: 0.1}\n")
+    once = tune_file(src, tmp_path / "once.yaml", objective="initial-speed")
+    twice = tune_file(tmp_path / "once.yaml", tmp_path / "twice.yaml", objective="initial-speed")
+    for result in (once, twice):
+        lines = result.text.splitlines()
+        assert lines[0].startswith("# yaml-language-server: $schema=")
+        assert sum(line.startswith("# Tuned by optviz") for line in lines) == 1
+        assert lines[1].startswith("# Tuned by optviz")
