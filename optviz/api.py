@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from .errors import SceneError
-from .load import FORMATS, load
+from .load import load
+from .render_options import FORMATS
 from .scene import Scene
 from .simulate import Trajectories, simulate
 

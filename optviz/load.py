@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from . import checks
+from . import checks, render_options, run_options
 from .checks import Problems
 from .errors import SceneError
 from .functions import FUNCTIONS, Objective, make_function
@@ -14,10 +14,6 @@ from .source import parse_yaml, read_text
 
 MAX_STEPS = 100_000
 MAX_RUNS = 64
-FORMATS = ("gif", "mp4", "png")
-LEGEND_LOCS = ("best", "upper right", "upper left", "lower left", "lower right", "right", "center left",
-               "center right", "lower center", "upper center", "center", "none")
-PANELS = ("loss", "surface")
 
 #: Top-level scene keys: name -> (default shown in docs, one-line meaning). The README and schema read this.
 SCENE_KEYS: dict[str, tuple[Any, str]] = {
@@ -56,7 +52,6 @@ RUN_KEYS: dict[str, tuple[Any, str]] = {
     "noise": ("scene noise", "gradient noise for this run (same form as the scene's)"),
     "minibatch": ("scene minibatch", "minibatch sampling for this run (same form as the scene's)"),
 }
-MAX_STARTS = 2000
 
 DISPLAY_NAMES = {
     "sgd": "SGD", "momentum": "SGD-Momentum", "nag": "SGD-NAG", "rmsprop": "RMSProp", "adam": "Adam",
@@ -121,10 +116,11 @@ def _scene(data: Any, p: Problems, name: str, file: str | None) -> Scene | None:
         start = start or objective.start
 
     shared = {"start": start, "steps": steps, "xlim": xlim, "ylim": ylim, "objective": objective}
-    for key, parse in (("starts", _starts), ("noise", _noise), ("minibatch", _minibatch)):
+    for key, parse in (("starts", run_options.starts), ("noise", run_options.noise),
+                       ("minibatch", run_options.minibatch)):
         shared[key] = parse(data[key], key, p, shared) if data.get(key) is not None else None
     runs = _runs(data.get("optimizers"), p, shared) if "optimizers" in data else ()
-    render = _render_settings(data, p, name)
+    render = render_options.settings(data, p)
     if p or objective is None or not runs:
         return None
     return Scene(function=objective, runs=runs, xlim=xlim, ylim=ylim, name=name, source=file, **render)
@@ -260,7 +256,7 @@ def _run(entry: Any, path: str, p: Problems, shared: dict) -> tuple[RunSpec, lis
     label = checks.string(entry.get("label", DISPLAY_NAMES.get(name, name)), f"{path}.label", p, max_length=80)
     color = None
     if "color" in entry:
-        color = _color(entry["color"], f"{path}.color", p)
+        color = render_options.color(entry["color"], f"{path}.color", p)
     run_start = checks.pair(entry["start"], f"{path}.start", p) if "start" in entry else shared["start"]
     run_steps = (checks.integer(entry["steps"], f"{path}.steps", p, minimum=1, maximum=MAX_STEPS)
                  if "steps" in entry else shared["steps"])
@@ -268,122 +264,17 @@ def _run(entry: Any, path: str, p: Problems, shared: dict) -> tuple[RunSpec, lis
         p.add(path, "give either 'start' or 'starts', not both")
     starts = None if "start" in entry else shared["starts"]
     if entry.get("starts") is not None:
-        starts = _starts(entry["starts"], f"{path}.starts", p, shared)
+        starts = run_options.starts(entry["starts"], f"{path}.starts", p, shared)
     extras = {key: parse(entry[key], f"{path}.{key}", p, shared) if entry.get(key) is not None else shared[key]
-              for key, parse in (("noise", _noise), ("minibatch", _minibatch))}
+              for key, parse in (("noise", run_options.noise), ("minibatch", run_options.minibatch))}
     schedule = None
     if entry.get("schedule") is not None and run_steps is not None and isinstance(hp.get("lr"), float):
-        schedule = _schedule(entry["schedule"], f"{path}.schedule", p, hp["lr"], run_steps)
+        schedule = run_options.schedule(entry["schedule"], f"{path}.schedule", p, hp["lr"], run_steps)
     if len(p.items) != before or label is None or run_start is None or run_steps is None:
         return None
     run = RunSpec(optimizer=name, label=label, hyperparameters=hp, start=tuple(run_start), steps=run_steps,
                   color=color, schedule=schedule, **extras)
     return run, starts
-
-
-def _starts(value: Any, path: str, p: Problems, shared: dict) -> list[tuple[float, float]] | None:
-    """Many starts: a list of points, ``{random: N, seed: S}`` inside the view, or ``{grid: [nx, ny]}``."""
-    import numpy as np
-
-    if isinstance(value, list):
-        if not 1 <= len(value) <= MAX_STARTS:
-            p.add(path, f"must list 1 to {MAX_STARTS} points, got {len(value)}")
-            return None
-        points = [checks.pair(v, f"{path}[{i}]", p) for i, v in enumerate(value)]
-        return None if any(pt is None for pt in points) else points
-    if not isinstance(value, dict):
-        p.add(path, f"must be a list of [x, y] points, {{random: N, seed: S}} or {{grid: [nx, ny]}}, "
-                    f"got {checks.describe(value)}")
-        return None
-    checks.known_keys(value, ["random", "seed", "grid"], path, p)
-    xlim, ylim = shared["xlim"], shared["ylim"]
-    if ("random" in value) == ("grid" in value):
-        p.add(path, "give exactly one of 'random' or 'grid'")
-        return None
-    if xlim is None or ylim is None:
-        return None
-    if "random" in value:
-        n = checks.integer(value["random"], f"{path}.random", p, minimum=1, maximum=MAX_STARTS)
-        seed = checks.integer(value.get("seed", 0), f"{path}.seed", p, minimum=0, maximum=2**32 - 1)
-        if n is None or seed is None:
-            return None
-        rng = np.random.default_rng(seed)
-        xs = rng.uniform(*xlim, n)
-        ys = rng.uniform(*ylim, n)
-        return [(float(x), float(y)) for x, y in zip(xs, ys)]
-    if "seed" in value:
-        p.add(f"{path}.seed", "a grid of starts has no seed")
-    grid = value["grid"]
-    if not isinstance(grid, list) or len(grid) != 2:
-        p.add(f"{path}.grid", f"must be [nx, ny], got {checks.describe(grid)}")
-        return None
-    nx = checks.integer(grid[0], f"{path}.grid[0]", p, minimum=1, maximum=MAX_STARTS)
-    ny = checks.integer(grid[1], f"{path}.grid[1]", p, minimum=1, maximum=MAX_STARTS)
-    if nx is None or ny is None:
-        return None
-    if nx * ny > MAX_STARTS:
-        p.add(f"{path}.grid", f"makes {nx * ny} starts; the limit is {MAX_STARTS}")
-        return None
-    # cell centres, so no start sits on the edge of the view
-    xs = xlim[0] + (np.arange(nx) + 0.5) * (xlim[1] - xlim[0]) / nx
-    ys = ylim[0] + (np.arange(ny) + 0.5) * (ylim[1] - ylim[0]) / ny
-    return [(float(x), float(y)) for y in ys for x in xs]
-
-
-def _noise(value: Any, path: str, p: Problems, shared: dict) -> dict | None:
-    if checks.mapping(value, path, p) is None:
-        return None
-    checks.known_keys(value, ["std", "seed", "kind"], path, p)
-    if "std" not in value:
-        p.add(path, "missing required key 'std' (the noise's standard deviation)")
-        return None
-    std = checks.number(value["std"], f"{path}.std", p, minimum=0, maximum=1e6)
-    seed = checks.integer(value.get("seed", 0), f"{path}.seed", p, minimum=0, maximum=2**32 - 1)
-    kind = checks.string(value.get("kind", "additive"), f"{path}.kind", p, choices=("additive", "multiplicative"))
-    if std is None or seed is None or kind is None:
-        return None
-    return {"std": std, "seed": seed, "kind": kind}
-
-
-def _minibatch(value: Any, path: str, p: Problems, shared: dict) -> dict | None:
-    if checks.mapping(value, path, p) is None:
-        return None
-    checks.known_keys(value, ["size", "seed"], path, p)
-    objective = shared["objective"]
-    if objective is not None and not objective.n_terms:
-        p.add(path, f"needs a function made of data terms (least_squares); '{objective.name}' is one formula")
-        return None
-    if "size" not in value:
-        p.add(path, "missing required key 'size' (terms per step)")
-        return None
-    size = checks.integer(value["size"], f"{path}.size", p, minimum=1,
-                          maximum=objective.n_terms if objective is not None else None)
-    seed = checks.integer(value.get("seed", 0), f"{path}.seed", p, minimum=0, maximum=2**32 - 1)
-    if size is None or seed is None:
-        return None
-    return {"size": size, "seed": seed}
-
-
-def _schedule(value: Any, path: str, p: Problems, lr: float, steps: int) -> dict | None:
-    from .schedules import SCHEDULES
-
-    if checks.mapping(value, path, p) is None:
-        return None
-    if "name" not in value:
-        p.add(path, "missing required key 'name' (a torch.optim.lr_scheduler class, e.g. StepLR)")
-        return None
-    name = checks.registry_name(value["name"], f"{path}.name", p, SCHEDULES, "schedule",
-                                f"choose from: {', '.join(SCHEDULES)}")
-    if name is None:
-        return None
-    spec = SCHEDULES[name]
-    kwargs = {k: v for k, v in value.items() if k != "name"}
-    problems = spec.check(kwargs, base_lr=lr, steps=steps)
-    for key, message in problems:
-        p.add(f"{path}.{key}" if key else path, message)
-    if problems:
-        return None
-    return {"name": name, **spec.resolve(lr, steps, kwargs)}
 
 
 def _hyper(value: Any, hyper: Any, path: str, p: Problems) -> Any:
@@ -397,109 +288,3 @@ def _hyper(value: Any, hyper: Any, path: str, p: Problems) -> Any:
     return checks.number(value, path, p)
 
 
-def _color(value: Any, path: str, p: Problems) -> str | None:
-    from matplotlib.colors import is_color_like
-
-    if not isinstance(value, str) or not is_color_like(value):
-        p.add(path, f"is not a colour matplotlib knows, got {checks.describe(value)} "
-                    "(try a name like 'tab:red' or a hex code like '#d55e00')")
-        return None
-    return value
-
-
-def _render_settings(data: dict, p: Problems, name: str) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if "title" in data and data["title"] is not None:
-        out["title"] = checks.string(data["title"], "title", p, max_length=200)
-    if "description" in data and data["description"] is not None:
-        out["description"] = checks.string(data["description"], "description", p, max_length=2000)
-    if "output" in data and data["output"] is not None:
-        output = checks.string(data["output"], "output", p, max_length=1000)
-        if output is not None:
-            suffix = Path(output).suffix.lower().lstrip(".")
-            if suffix not in FORMATS:
-                p.add("output", f"must end in .gif, .mp4 or .png, got '{output}'")
-            out["output"] = output
-    if "size" in data:
-        size = data["size"]
-        if not isinstance(size, list) or len(size) != 2:
-            p.add("size", f"must be [width, height] in pixels, got {checks.describe(size)}")
-        else:
-            w = checks.integer(size[0], "size[0]", p, minimum=64, maximum=4096)
-            h = checks.integer(size[1], "size[1]", p, minimum=64, maximum=4096)
-            if w and h:
-                out["size"] = (w, h)
-    if "fps" in data:
-        out["fps"] = checks.number(data["fps"], "fps", p, exclusive_minimum=0, maximum=100)
-    if "frames" in data:
-        out["max_frames"] = checks.integer(data["frames"], "frames", p, minimum=2, maximum=5000)
-    if "pause" in data:
-        out["pause"] = checks.number(data["pause"], "pause", p, minimum=0, maximum=60)
-    if "levels" in data:
-        out["levels"] = _levels(data["levels"], p)
-    if "style" in data:
-        out["style"] = _style(data["style"], p)
-    if "palette" in data:
-        pal = data["palette"]
-        if not isinstance(pal, list) or not pal:
-            p.add("palette", f"must be a non-empty list of colours, got {checks.describe(pal)}")
-        else:
-            out["palette"] = tuple(_color(c, f"palette[{i}]", p) for i, c in enumerate(pal))
-    if "panels" in data:
-        panels = data["panels"]
-        if not isinstance(panels, list):
-            p.add("panels", f"must be a list drawn from {list(PANELS)}, got {checks.describe(panels)}")
-        else:
-            out["panels"] = tuple(checks.string(v, f"panels[{i}]", p, choices=PANELS) for i, v in enumerate(panels))
-    if "legend" in data:
-        out["legend"] = checks.string(data["legend"], "legend", p, choices=LEGEND_LOCS)
-    return {k: v for k, v in out.items() if v is not None}
-
-
-def _levels(value: Any, p: Problems) -> Any:
-    if isinstance(value, dict):
-        import numpy as np
-
-        checks.known_keys(value, ["logspace", "linspace"], "levels", p)
-        if len(value) != 1:
-            p.add("levels", "give exactly one of logspace or linspace")
-            return None
-        (kind, args), = value.items()
-        if not isinstance(args, list) or len(args) != 3:
-            p.add(f"levels.{kind}", f"must be [start, stop, count], got {checks.describe(args)}")
-            return None
-        a = checks.number(args[0], f"levels.{kind}[0]", p, minimum=-300, maximum=300)
-        b = checks.number(args[1], f"levels.{kind}[1]", p, minimum=-300, maximum=300)
-        n = checks.integer(args[2], f"levels.{kind}[2]", p, minimum=2, maximum=200)
-        if a is None or b is None or n is None:
-            return None
-        if not a < b:
-            p.add(f"levels.{kind}", "start must be below stop")
-            return None
-        fn = np.logspace if kind == "logspace" else np.linspace
-        return [float(v) for v in fn(a, b, n)]
-    if isinstance(value, list):
-        if not 1 <= len(value) <= 200:
-            p.add("levels", f"must list 1 to 200 levels, got {len(value)}")
-            return None
-        levels = [checks.number(v, f"levels[{i}]", p) for i, v in enumerate(value)]
-        if any(v is None for v in levels):
-            return None
-        if any(b <= a for a, b in zip(levels, levels[1:])):
-            p.add("levels", "must be strictly increasing")
-            return None
-        return levels
-    return checks.integer(value, "levels", p, minimum=2, maximum=200)
-
-
-def _style(value: Any, p: Problems) -> str | None:
-    import matplotlib
-
-    style = checks.string(value, "style", p, max_length=100)
-    if style is None or style == "grey":
-        return style
-    if style not in matplotlib.colormaps:
-        p.add("style", f"unknown style '{style}'{checks.did_you_mean(style, ['grey', *matplotlib.colormaps])} "
-                       "(use 'grey' or a matplotlib colormap name)")
-        return None
-    return style

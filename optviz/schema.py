@@ -10,8 +10,10 @@ from typing import Any
 
 from . import __version__
 from .functions import FUNCTIONS
-from .load import FORMATS, LEGEND_LOCS, MAX_RUNS, MAX_STARTS, MAX_STEPS, PANELS, RUN_KEYS, SCENE_KEYS
+from .load import MAX_RUNS, MAX_STEPS, RUN_KEYS, SCENE_KEYS
+from .render_options import FORMATS, LEGEND_LOCS, PANELS
 from .methods import OPTIMIZERS
+from .run_options import MAX_STARTS
 from .schedules import SCHEDULES
 
 SCHEMA_ID = "https://optviz.invalid/scene.schema.json"
