@@ -13,9 +13,9 @@ from .encode import GifWriter, delays, make_palette, write_mp4, write_png
 from .errors import SceneError
 from .figure import STAR_COLOR, SWARM_ALPHA, Swarm, build
 from .frames import Animator, frame_steps
+from .render_options import FORMATS
 from .simulate import Trajectories
 
-FORMATS = ("gif", "mp4", "png")
 MP4_MISSING = "mp4 needs the optional ffmpeg support: pip install 'optviz[mp4]'"
 
 

@@ -7,7 +7,6 @@ from typing import Callable, Iterable
 
 from .errors import SceneError
 from .load import load
-from .render_options import FORMATS
 from .scene import Scene
 from .simulate import Trajectories, simulate
 
@@ -27,13 +26,6 @@ def output_path(scene: Scene, out: str | os.PathLike | None = None, fmt: str | N
     return path
 
 
-def format_of(path: Path, fmt: str | None) -> str:
-    fmt = fmt or path.suffix.lower().lstrip(".") or "gif"
-    if fmt not in FORMATS:
-        raise SceneError(f"unknown output format '{fmt}' for {path} (use .gif, .mp4 or .png)")
-    return fmt
-
-
 def render_scene(scene: Scene | Trajectories, out: str | os.PathLike | None = None, fmt: str | None = None,
                  progress: Progress | None = None) -> Path:
     """Simulate (unless given trajectories) and render; returns the written path."""
@@ -41,7 +33,7 @@ def render_scene(scene: Scene | Trajectories, out: str | os.PathLike | None = No
 
     traj = scene if isinstance(scene, Trajectories) else simulate(scene)
     path = output_path(traj.scene, out, fmt)
-    return render(traj, path, format_of(path, fmt), progress=progress)
+    return render(traj, path, fmt, progress=progress)
 
 
 def scene_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
