@@ -37,14 +37,14 @@ SCENE = {
 
 
 def trajectories():
-    from optviz.load import scene_from_data
+    from optviz.scenes.load import scene_from_data
     from optviz.simulate import simulate
 
     return simulate(scene_from_data(SCENE, name="bench"))
 
 
 def run_optviz(out: str) -> None:
-    from optviz.animate import render
+    from optviz.draw.animate import render
 
     render(trajectories(), out)
 
@@ -59,8 +59,9 @@ def run_common(out: str) -> None:
     from matplotlib.animation import FuncAnimation, PillowWriter
     from matplotlib.colors import LogNorm
 
-    from optviz.figure import run_colors, run_label
-    from optviz.frames import frame_steps
+    from optviz.draw.figure import run_colors
+    from optviz.draw.look import run_label
+    from optviz.draw.frames import frame_steps
 
     traj = trajectories()
     scene = traj.scene
@@ -79,7 +80,7 @@ def run_common(out: str) -> None:
     ax.set_xlabel("$x$")
     ax.set_ylabel("$y$")
     colors = run_colors(traj)
-    lines = [ax.plot([], [], lw=2, color=c, label=run_label(r))[0] for r, c in zip(traj.runs, colors)]
+    lines = [ax.plot([], [], lw=2, color=c, label=run_label(r.spec, r.diverged_at))[0] for r, c in zip(traj.runs, colors)]
     dots = [ax.plot([], [], "o", color=c)[0] for c in colors]
     ax.legend(loc="upper left")
     counter = ax.text(0.98, 0.03, "", transform=ax.transAxes, ha="right")

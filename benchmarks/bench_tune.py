@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from optviz.load import load
+from optviz.scenes.load import load
 from optviz.simulate import advance, lr_schedule
-from optviz.tune import tune_file
+from optviz.commands.tune import tune_file
 
 ROOT = Path(__file__).resolve().parents[1]
 

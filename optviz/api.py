@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from .errors import SceneError
-from .load import load
-from .scene import Scene
+from .scenes.load import load
+from .scenes.record import Scene
 from .simulate import Trajectories, simulate
 
 Progress = Callable[[int, int], None]
@@ -29,7 +29,7 @@ def output_path(scene: Scene, out: str | os.PathLike | None = None, fmt: str | N
 def render_scene(scene: Scene | Trajectories, out: str | os.PathLike | None = None, fmt: str | None = None,
                  progress: Progress | None = None) -> Path:
     """Simulate (unless given trajectories) and render; returns the written path."""
-    from .animate import render
+    from .draw.animate import render  # lazy: matplotlib loads only when something is drawn (keeps `import optviz` light)
 
     traj = scene if isinstance(scene, Trajectories) else simulate(scene)
     path = output_path(traj.scene, out, fmt)

@@ -6,7 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .scene import Scene
+from .api import render_scene
+from .scenes.record import Scene
 from .simulate import Trajectories
 
 _MIME = {"gif": "image/gif", "png": "image/png", "mp4": "video/mp4"}
@@ -38,6 +39,4 @@ class Animation:
 
 def render(scene: Scene | Trajectories, out: str | os.PathLike | None = None, format: str | None = None) -> Animation:
     """Render a scene (or already simulated trajectories) to ``out``; default: the scene's own output path."""
-    from .api import render_scene
-
     return Animation(Path(render_scene(scene, out, format)))

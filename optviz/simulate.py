@@ -5,7 +5,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .scene import RunSpec, Scene
+from .maths.optimizers import build_optimizer
+from .maths.schedules import lr_sequence
+from .scenes.record import RunSpec, Scene, entries
 
 
 @dataclass(frozen=True)
@@ -14,6 +16,7 @@ class Run:
     points: np.ndarray          # (n + 1, 2): the start, then one point per step; only finite points
     loss: np.ndarray            # (n + 1,)
     diverged_at: int | None     # the step at which the point became non-finite or flew far out of view
+    lrs: np.ndarray             # (steps,): the lr each step used (constant unless the run has a schedule)
 
 
 @dataclass(frozen=True)
@@ -24,7 +27,7 @@ class Trajectories:
     def to_dataframe(self):
         """One row per point (label, optimizer, step, x, y, loss); needs pandas, which optviz does not require."""
         try:
-            import pandas as pd
+            import pandas as pd  # lazy: optional, and not a dependency of optviz
         except ImportError:
             raise ImportError("to_dataframe needs pandas: pip install pandas") from None
         rows = [(run.spec.label, run.spec.optimizer, step, float(x), float(y), float(loss))
@@ -42,26 +45,14 @@ def simulate(scene: Scene) -> Trajectories:
     Runs of one swarm (an entry with many starts) advance together in one vectorised loop.
     """
     runs: list[Run] = []
-    for group in _groups(scene.runs):
-        runs.extend(_simulate_group(scene, group))
+    for members in entries(scene.runs):
+        runs.extend(_simulate_group(scene, [scene.runs[i] for i in members]))
     return Trajectories(scene=scene, runs=tuple(runs))
 
 
-def _groups(specs: tuple[RunSpec, ...]) -> list[list[RunSpec]]:
-    groups: list[list[RunSpec]] = []
-    for spec in specs:
-        if groups and spec.group is not None and groups[-1][0].group == spec.group:
-            groups[-1].append(spec)
-        else:
-            groups.append([spec])
-    return groups
-
-
 def lr_schedule(spec: RunSpec, lr: float | None = None) -> np.ndarray:
-    """The lr at each step: constant, or the run's torch-style schedule started from ``lr``."""
-    from .schedules import lr_sequence
-
-    lr = spec.hyperparameters["lr"] if lr is None else lr
+    """The lr at each step: constant, or the run's torch-style schedule started from ``lr`` (default: its own)."""
+    lr = spec.lr if lr is None else lr
     if spec.schedule is None:
         return np.full(spec.steps, float(lr))
     kwargs = {k: v for k, v in spec.schedule.items() if k != "name"}
@@ -70,9 +61,9 @@ def lr_schedule(spec: RunSpec, lr: float | None = None) -> np.ndarray:
 
 def _simulate_group(scene: Scene, group: list[RunSpec]) -> list[Run]:
     first = group[0]
-    hp = {k: v for k, v in first.hyperparameters.items() if k != "lr"}
+    lrs = lr_schedule(first)
     starts = np.array([spec.start for spec in group], dtype=float)
-    points, diverged = advance(first.optimizer, hp, starts, lr_schedule(first), scene.function, scene.xlim,
+    points, diverged = advance(first.optimizer, first.hyperparameters, starts, lrs, scene.function, scene.xlim,
                                scene.ylim, noise=first.noise, minibatch=first.minibatch)
     runs = []
     for i, spec in enumerate(group):
@@ -84,18 +75,8 @@ def _simulate_group(scene: Scene, group: list[RunSpec]) -> list[Run]:
         with np.errstate(all="ignore"):
             loss = scene.function.value(path.T)
         runs.append(Run(spec=spec, points=np.ascontiguousarray(path), loss=np.asarray(loss, dtype=float),
-                        diverged_at=stop if stop >= 0 else None))
+                        diverged_at=stop if stop >= 0 else None, lrs=lrs))
     return runs
-
-
-def build_optimizer(optimizer: str, hyperparameters: dict, objective):
-    """Build from the registry; second-order methods also get the objective (they need more than g)."""
-    from .methods import NEEDS_OBJECTIVE, OPTIMIZERS
-
-    spec = OPTIMIZERS[optimizer]
-    if optimizer in NEEDS_OBJECTIVE:
-        return spec.build(objective, **hyperparameters)
-    return spec.build(**hyperparameters)
 
 
 def gradient_oracle(objective, noise: dict | None = None, minibatch: dict | None = None):
@@ -130,7 +111,7 @@ def gradient_oracle(objective, noise: dict | None = None, minibatch: dict | None
 def advance(optimizer: str, hyperparameters: dict, starts: np.ndarray, lrs: np.ndarray, objective,
             xlim: tuple[float, float], ylim: tuple[float, float], noise: dict | None = None,
             minibatch: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Advance many runs of one optimizer at once.
+    """Advance many runs of one optimizer at once (``hyperparameters`` without lr: ``lrs`` gives it).
 
     ``starts`` is (runs, 2); ``lrs`` is (steps,) or (steps, runs). Returns the points (steps + 1, runs, 2)
     and, per run, the first step whose point is non-finite or far out of view (-1 if none). Diverged runs

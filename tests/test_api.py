@@ -10,13 +10,13 @@ import pytest
 from click.testing import CliRunner
 
 import optviz
-from optviz.cli import main
+from optviz.commands.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def small_scene(**extra):
-    return optviz.Scene(function="beale", start=[2, 1.7], steps=12, size=[160, 120],
+    return optviz.scene(function="beale", start=[2, 1.7], steps=12, size=[160, 120],
                         optimizers=[{"name": "sgd", "lr": 0.003}, {"name": "adam", "lr": 0.7}], **extra)
 
 
@@ -39,12 +39,12 @@ def test_scene_in_code_equals_scene_from_file(tmp_path):
 
 def test_scene_in_code_reports_problems_like_the_cli():
     with pytest.raises(optviz.SceneError, match=r"optimizers\[0\].lr: must be > 0"):
-        optviz.Scene(function="beale", optimizers=[{"name": "adam", "lr": 0}])
+        optviz.scene(function="beale", optimizers=[{"name": "adam", "lr": 0}])
 
 
 def test_scene_accepts_an_objective_built_in_code():
     f = optviz.make_function("rosenbrock", a=2, b=50)
-    traj = optviz.simulate(optviz.Scene(function=f, steps=5, optimizers=["adam"]))
+    traj = optviz.simulate(optviz.scene(function=f, steps=5, optimizers=["adam"]))
     assert traj.scene.function is f and len(traj.runs[0].points) == 6
 
 

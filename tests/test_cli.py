@@ -12,9 +12,9 @@ import pytest
 from click.testing import CliRunner
 
 from optviz import __version__
-from optviz.cli import main
-from optviz.functions import FUNCTIONS
-from optviz.methods import OPTIMIZERS
+from optviz.commands.cli import main
+from optviz.maths.functions import FUNCTIONS
+from optviz.maths.optimizers import OPTIMIZERS
 
 SCENE = """\
 function: beale
@@ -150,7 +150,7 @@ def test_directory_as_scene(runner, tmp_path):
 def test_real_process_exit_code_and_no_traceback(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text("function: beale\noptimizers: [{name: adam, lr: -1}]\n")
-    proc = subprocess.run([sys.executable, "-m", "optviz.cli", "trace", str(path)], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-m", "optviz.commands.cli", "trace", str(path)], capture_output=True, text=True)
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [f"error: {path}:2: optimizers[0].lr: "
                                                  + proc.stderr.split("optimizers[0].lr: ", 1)[1].strip()]

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from optviz.api import render_scene
-from optviz.load import load
+from optviz.scenes.load import load
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = sorted((ROOT / "configs").rglob("*.yaml"))

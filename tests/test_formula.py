@@ -11,9 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from optviz import formula as formula_module
-from optviz.formula import MAX_DEPTH, MAX_LENGTH, FormulaError, formula_objective, parse_formula
-from optviz.functions import FUNCTIONS, Objective, make_function
+from optviz.maths import formula as formula_module
+from optviz.maths.formula import MAX_DEPTH, MAX_LENGTH, FormulaError, formula_objective, parse_formula
+from optviz.maths.functions import FUNCTIONS, Objective, make_function
 
 RNG = np.random.default_rng(20240611)
 TIGHT = dict(rtol=1e-12, atol=1e-12)

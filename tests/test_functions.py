@@ -5,8 +5,8 @@ import warnings
 import numpy as np
 import pytest
 
-import optviz.functions as functions_module
-from optviz.functions import FUNCTIONS, Objective, make_function
+import optviz.maths.functions as functions_module
+from optviz.maths.functions import FUNCTIONS, Objective, make_function
 
 NAMES = sorted(FUNCTIONS)
 WITH_MINIMA = [n for n in NAMES if make_function(n).minima]

@@ -18,7 +18,7 @@ from PIL import Image
 import optviz
 from optviz import api
 from optviz.errors import SceneError
-from optviz.gallery import build_gallery
+from optviz.commands.gallery import build_gallery
 
 SCENE = """\
 title: {title}
@@ -42,7 +42,7 @@ def write_scenes(root):
 
 def fake_render(path, out=None, fmt=None, progress=None):
     """A stand-in for the renderer: a real two-frame GIF of the scene's size, made quickly."""
-    from optviz.load import load
+    from optviz.scenes.load import load
 
     size = load(path).size
     frames = [Image.new("RGB", size, c) for c in ("white", "black")]
@@ -94,7 +94,7 @@ def test_page_shows_every_scene_and_reruns_skip_what_is_up_to_date(tmp_path, mon
     assert mtimes(blog_gif) == before[1:2]
 
     monkeypatch.setattr(api, "render_file", fake_render)
-    monkeypatch.setattr(optviz, "__version__", "99.0")
+    monkeypatch.setattr(optviz._version, "__version__", "99.0")
     upgraded = build_gallery(tmp_path / "scenes", out)
     assert upgraded.rendered == [blog_gif, top_gif] and upgraded.skipped == []
     manifest = json.loads((out / ".gallery.json").read_text())["outputs"]

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from optviz.catalog import fill_readme
-from optviz.load import scene_from_data
-from optviz.source import parse_yaml
+from optviz.commands.catalog import fill_readme
+from optviz.scenes.load import scene_from_data
+from optviz.scenes.source import parse_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib.util
+import io
 import struct
 from dataclasses import replace
 
@@ -10,13 +11,16 @@ import pytest
 from matplotlib.colors import to_rgb
 from PIL import Image
 
-from optviz import encode, figure
+import optviz
+from optviz.draw import figure, look
+from optviz.draw.writers import gif as encode
 from optviz.errors import SceneError
-from optviz.frames import Animator, frame_steps
-from optviz.functions import make_function
-from optviz.animate import MP4_MISSING, render
-from optviz.scene import RunSpec, Scene
-from optviz.simulate import Run, Trajectories
+from optviz.draw.frames import Animator, frame_steps
+from optviz.maths.functions import make_function
+from optviz.draw.animate import render
+from optviz.draw.writers.mp4 import MP4_MISSING
+from optviz.scenes.record import RunSpec, Scene
+from optviz.simulate import Run, Trajectories, lr_schedule
 
 SIZE = (160, 120)
 
@@ -26,8 +30,8 @@ def line_run(label, start, end, steps=20, color=None, lr=0.1, diverged_at=None):
     t = np.linspace(0.0, 1.0, steps + 1)[:, None]
     points = np.asarray(start) + t * (np.asarray(end) - np.asarray(start))
     f = make_function("beale")
-    spec = RunSpec("sgd", label, {"lr": lr}, tuple(start), steps, color)
-    return Run(spec, points, np.asarray(f.value(points.T), dtype=float), diverged_at)
+    spec = RunSpec("sgd", label, lr, {}, tuple(start), steps, color)
+    return Run(spec, points, np.asarray(f.value(points.T), dtype=float), diverged_at, lr_schedule(spec))
 
 
 def make_traj(*runs, **settings):
@@ -127,7 +131,7 @@ def test_a_failed_render_leaves_no_file(tmp_path, monkeypatch):
         if len(calls) == 5:
             raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(encode.GifWriter, "add", failing_add)
+    monkeypatch.setattr(encode.GifStream, "add", failing_add)
     with pytest.raises(RuntimeError, match="disk on fire"):
         render(make_traj(), tmp_path / "a.gif")
     assert list(tmp_path.iterdir()) == []
@@ -137,7 +141,7 @@ def test_a_diverged_run_is_named_in_the_legend_and_leaves_the_view(tmp_path):
     far = line_run("SGD", (0.0, 0.0), (40.0, 30.0), steps=12, lr=0.5, diverged_at=12)
     calm = line_run("Adam", (-3.0, -2.0), (-1.0, -2.0), steps=20, lr=0.7)
     traj = make_traj(far, calm)
-    assert figure.run_label(far) == "SGD (lr=0.5), diverged at step 12"
+    assert look.run_label(far.spec, far.diverged_at) == "SGD (lr=0.5), diverged at step 12"
     pic = figure.build(traj)
     assert [t.get_text() for t in pic.legend.get_texts()] == ["SGD (lr=0.5), diverged at step 12", "Adam (lr=0.7)"]
     out = render(traj, tmp_path / "a.gif")
@@ -145,7 +149,7 @@ def test_a_diverged_run_is_named_in_the_legend_and_leaves_the_view(tmp_path):
         assert im.n_frames == 21                       # the longest run sets the length
     last = frame_rgb(out, 20)
     col, row = figure.to_pixel(pic, calm.points[-1])
-    assert tuple(last[int(row), int(col)]) == rgb8(figure.DEFAULT_PALETTE[1])
+    assert tuple(last[int(row), int(col)]) == rgb8(look.DEFAULT_PALETTE[1])
     assert not pic.in_view(far.points[-1])
 
 
@@ -180,8 +184,9 @@ def test_mp4(tmp_path):
 def test_unknown_format_and_style_are_scene_errors(tmp_path):
     with pytest.raises(SceneError, match="unknown output format"):
         render(make_traj(), tmp_path / "a.webm")
-    with pytest.raises(SceneError) as err:
-        render(make_traj(style="no-such-map"), tmp_path / "a.gif")
+    with pytest.raises(SceneError) as err:   # a Scene holds only valid values: the front door checks the style
+        render(optviz.simulate(optviz.scene(function="beale", optimizers=["sgd"], steps=3, style="no-such-map")),
+               tmp_path / "a.gif")
     assert err.value.path == "style"
     assert list(tmp_path.iterdir()) == []
 
@@ -212,7 +217,7 @@ def test_thinning_keeps_the_first_and_last_frame_and_caps_the_count(tmp_path):
         assert im.n_frames == 8
     pic = figure.build(make_traj(long))
     col, row = figure.to_pixel(pic, long.points[-1])
-    assert tuple(frame_rgb(out, 7)[int(row), int(col)]) == rgb8(figure.DEFAULT_PALETTE[0])
+    assert tuple(frame_rgb(out, 7)[int(row), int(col)]) == rgb8(look.DEFAULT_PALETTE[0])
 
 
 def test_progress_reports_every_frame(tmp_path):
@@ -230,15 +235,15 @@ def test_run_colours_own_then_palette_then_okabe_ito():
 def test_automatic_levels_are_log_spaced_over_decades_and_linear_otherwise():
     x, y = np.meshgrid(np.linspace(-4.5, 4.5, 100), np.linspace(-4.5, 4.5, 100))
     beale = make_function("beale").value(np.stack([x, y]))
-    levels = figure.contour_levels(beale)
+    levels = look.contour_levels(beale)
     assert levels.log and len(levels.values) == 20
     assert np.allclose(np.diff(np.log10(levels.values)), np.log10(levels.values[1] / levels.values[0]))
     saddle = x**2 - y**2
-    assert not figure.contour_levels(saddle, 7).log and len(figure.contour_levels(saddle, 7).values) == 7
+    assert not look.contour_levels(saddle, 7).log and len(look.contour_levels(saddle, 7).values) == 7
     camel = make_function("six_hump_camel").value(np.stack([x, y]))
-    shifted = figure.contour_levels(camel)
+    shifted = look.contour_levels(camel)
     assert shifted.log and shifted.base == camel.min() and shifted.values[0] > camel.min()
-    assert list(figure.contour_levels(beale, [1, 10, 100]).values) == [1, 10, 100]
+    assert list(look.contour_levels(beale, [1, 10, 100]).values) == [1, 10, 100]
 
 
 def test_delays_track_the_frame_rate_without_drift():
@@ -252,7 +257,7 @@ def swarm(label, starts, ends, steps=20, lr=0.2, color=None, diverged=()):
     for i, (start, end) in enumerate(zip(starts, ends)):
         run = line_run(f"{label} #{i + 1}", start, end, steps=steps, lr=lr, color=color,
                        diverged_at=steps if i in diverged else None)
-        runs.append(Run(replace(run.spec, group=label), run.points, run.loss, run.diverged_at))
+        runs.append(replace(run, spec=replace(run.spec, group=label)))
     return runs
 
 
@@ -318,7 +323,7 @@ def test_a_swarm_scene_ends_on_its_png(tmp_path):
 def scheduled(label="StepLR", steps=20):
     run = line_run(label, (-3.5, -3.5), (0.5, -1.5), steps=steps, lr=0.1)
     spec = replace(run.spec, schedule={"name": "StepLR", "step_size": 5, "gamma": 0.1})
-    return Run(spec, run.points, run.loss, None)
+    return Run(spec, run.points, run.loss, None, lr_schedule(spec))
 
 
 def test_the_legend_shows_a_scheduled_runs_current_lr(tmp_path):
@@ -342,3 +347,17 @@ def test_the_legend_shows_a_scheduled_runs_current_lr(tmp_path):
     assert not np.array_equal(first, last)
     first, last = legend_pixels(make_traj(), "p.gif")
     assert np.array_equal(first, last)
+
+
+def test_the_gif_writer_fails_loudly_if_pillows_block_layout_changes(monkeypatch):
+    """The writer takes only the LZW data from Pillow's encoder; a different layout must not slip through."""
+    block = np.zeros((3, 4), dtype=np.uint8)
+    data = encode._lzw(block)
+    assert data[0] == 8 and data[-1] == 0                 # min code size, ..., block terminator
+    with Image.open(io.BytesIO(b"GIF89a" + struct.pack("<HHBBB", 4, 3, 0x80, 0, 0) + bytes(6)
+                               + b"," + struct.pack("<HHHHB", 0, 0, 4, 3, 0) + data + b";")) as im:
+        assert np.array_equal(np.asarray(im), block)     # Pillow reads back what we stored
+    real = encode.GifImagePlugin.getdata
+    monkeypatch.setattr(encode.GifImagePlugin, "getdata", lambda im: [b"!" + bytes(9)] + real(im)[1:])
+    with pytest.raises(RuntimeError, match="unexpected GIF block layout"):
+        encode._lzw(block)

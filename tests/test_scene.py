@@ -9,8 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from optviz.errors import SceneError
-from optviz.load import SceneErrors, load, scene_from_data
-from optviz.methods import OPTIMIZERS
+from optviz.errors import SceneErrors
+from optviz.scenes.load import load, scene_from_data
+from optviz.maths.optimizers import OPTIMIZERS
 
 GOOD = """\
 title: Adam on Beale's function      # optional
@@ -51,7 +52,7 @@ def test_issue_example_loads_with_defaults_filled(tmp_path):
     assert scene.function.name == "beale"
     assert [r.label for r in scene.runs] == ["SGD", "SGD-NAG", "Adam"]
     adam = scene.runs[2].hyperparameters
-    assert adam["lr"] == 0.7 and tuple(adam["betas"]) == (0.9, 0.999)
+    assert scene.runs[2].lr == 0.7 and tuple(adam["betas"]) == (0.9, 0.999)
     assert adam["eps"] == OPTIMIZERS["adam"].defaults()["eps"]
     assert scene.runs[1].hyperparameters["dampening"] == 0
     assert all(r.start == (2.0, 1.7) and r.steps == 150 for r in scene.runs)
@@ -69,7 +70,7 @@ def test_entry_overrides_start_and_steps_and_function_mapping():
 
 def test_scientific_notation_without_dot_is_a_number(tmp_path):
     scene = load(write(tmp_path, GOOD.replace("lr: 0.003", "lr: 3e-3")))
-    assert scene.runs[0].hyperparameters["lr"] == pytest.approx(0.003)
+    assert scene.runs[0].lr == pytest.approx(0.003)
 
 
 def test_defaults_from_function_when_view_and_start_omitted():
@@ -117,7 +118,7 @@ def test_defaults_from_function_when_view_and_start_omitted():
     (base(output="x.jpg"), "output: must end in .gif, .mp4 or .png"),
     (base(levels={"logspace": [5, 0, 10]}), "levels.logspace: start must be below stop"),
     (base(levels=[3, 2, 1]), "levels: must be strictly increasing"),
-    (base(fps=0), "fps: must be > 0"),
+    (base(fps=0), "fps: must be in (0, 100]"),
     ({"optimizers": ["adam"]}, "function: missing required key 'function'"),
     ({"function": "beale"}, "optimizers: missing required key 'optimizers'"),
     ([1, 2, 3], "a scene must be a YAML mapping"),

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from optviz.errors import SceneError
-from optviz.schedules import KINDS, REQUIRED, SCHEDULES, get_schedule, lr_sequence
+from optviz.maths.schedules import KINDS, REQUIRED, SCHEDULES, get_schedule, lr_sequence
 
 GOLDEN = json.loads((Path(__file__).parent / "golden" / "schedules.json").read_text())
 
@@ -227,7 +227,7 @@ def test_check_names_bad_key(name, kwargs, key):
 
 def test_unknown_and_omitted_kwargs_are_named():
     [(key, msg)] = SCHEDULES["StepLR"].check({"step_size": 3, "gamm": 0.5})
-    assert key == "gamm" and "did you mean gamma" in msg
+    assert key == "gamm" and "did you mean 'gamma'" in msg
     [(key, msg)] = SCHEDULES["OneCycleLR"].check({"max_lr": 0.1, "max_momentum": 0.9})
     assert key == "max_momentum" and "only the learning rate" in msg
     assert keys("StepLR", step_size=3, last_epoch=5) == ["last_epoch"]

@@ -8,12 +8,13 @@ import jsonschema
 import pytest
 from click.testing import CliRunner
 
-from optviz.cli import main
+from optviz.commands.cli import main
 from optviz.errors import SceneError
-from optviz.load import RUN_KEYS, SCENE_KEYS, scene_from_data
-from optviz.methods import OPTIMIZERS
-from optviz.schema import scene_schema, schema_json
-from optviz.source import parse_yaml
+from optviz.scenes.keys import RUN_KEYS, SCENE_KEYS
+from optviz.scenes.load import scene_from_data
+from optviz.maths.optimizers import OPTIMIZERS
+from optviz.scenes.schema import scene_schema, schema_json
+from optviz.scenes.source import parse_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "schema" / "scene.schema.json"

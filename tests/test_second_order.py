@@ -6,15 +6,16 @@ import warnings
 import numpy as np
 import pytest
 
-from optviz.functions import make_function
-from optviz.second_order import CURVATURE_FLOOR, SECOND_ORDER
+from optviz.maths.functions import make_function
+from optviz.maths.optimizers import OPTIMIZERS
+from optviz.maths.optimizers.second_order import CURVATURE_FLOOR
 
 ROSENBROCK_START = (-1.5, 2.0)
 
 
 def build(name, fn, **hp):
     obj = make_function(fn) if isinstance(fn, str) else fn
-    return obj, SECOND_ORDER[name].build(obj, **hp)
+    return obj, OPTIMIZERS[name].build(obj, **hp)
 
 
 def trajectory(name, fn, starts, steps, lr=1.0, **hp):
@@ -33,14 +34,14 @@ def trajectory(name, fn, starts, steps, lr=1.0, **hp):
 # ---------------------------------------------------------------- registry
 
 def test_registry_entries():
-    assert set(SECOND_ORDER) == {"newton", "bfgs"}
-    assert SECOND_ORDER["newton"].defaults() == {"lr": 1.0, "damping": 0.0}
-    assert SECOND_ORDER["bfgs"].defaults() == {"lr": 1.0, "c1": 1e-4, "shrink": 0.5, "max_backtracks": 30}
-    for spec in SECOND_ORDER.values():
+    assert {n for n, s in OPTIMIZERS.items() if s.needs_objective} == {"newton", "bfgs"}
+    assert OPTIMIZERS["newton"].defaults() == {"lr": 1.0, "damping": 0.0}
+    assert OPTIMIZERS["bfgs"].defaults() == {"lr": 1.0, "c1": 1e-4, "shrink": 0.5, "max_backtracks": 30}
+    for spec in (OPTIMIZERS["newton"], OPTIMIZERS["bfgs"]):
         assert spec.check(spec.defaults()) == []
         assert spec.rule and spec.torch_class
-    assert [k for k, _ in SECOND_ORDER["bfgs"].check({**SECOND_ORDER["bfgs"].defaults(), "c1": 1.0})] == ["c1"]
-    assert [k for k, _ in SECOND_ORDER["newton"].check({"lr": 1.0, "damping": -1.0})] == ["damping"]
+    assert [k for k, _ in OPTIMIZERS["bfgs"].check({**OPTIMIZERS["bfgs"].defaults(), "c1": 1.0})] == ["c1"]
+    assert [k for k, _ in OPTIMIZERS["newton"].check({"lr": 1.0, "damping": -1.0})] == ["damping"]
 
 
 def test_build_takes_scene_values():
@@ -115,7 +116,7 @@ def test_newton_lr_scales_the_step_and_damping_shortens_it():
 
 
 def test_newton_on_a_flat_function_does_not_divide_by_zero():
-    from optviz.formula import formula_objective
+    from optviz.maths.formula import formula_objective
     obj, opt = build("newton", formula_objective("x + 0*y"))
     p = np.array([[1.0, 2.0]])
     new, _ = opt.update(obj.gradient(p.T).T, opt.init(p), p, 1.0)

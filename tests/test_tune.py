@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from optviz.errors import SceneError
-from optviz.load import load
+from optviz.scenes.load import load
 from optviz.simulate import advance, lr_schedule, simulate
-from optviz.tune import TuneResult, default_output, tune_file
+from optviz.commands.tune import TuneResult, default_output, tune_file
 
 
 def write(tmp_path, text, name="scene.yaml"):
@@ -22,7 +22,7 @@ def entry_lrs(scene):
     """The lr of each optimizer entry (a swarm's runs share one)."""
     seen = {}
     for run in scene.runs:
-        seen.setdefault(run.group or run.label, run.hyperparameters["lr"])
+        seen.setdefault(run.group or run.label, run.lr)
     return list(seen.values())
 
 
@@ -139,8 +139,7 @@ optimizers:
 def path_lengths(scene, k):
     out = []
     for run in scene.runs:
-        hp = {key: v for key, v in run.hyperparameters.items() if key != "lr"}
-        points, _ = advance(run.optimizer, hp, np.array([run.start]), lr_schedule(run)[:k], scene.function,
+        points, _ = advance(run.optimizer, run.hyperparameters, np.array([run.start]), lr_schedule(run)[:k], scene.function,
                             scene.xlim, scene.ylim)
         out.append(float(np.linalg.norm(np.diff(points[:, 0], axis=0), axis=1).sum()))
     return np.array(out)

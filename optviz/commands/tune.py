@@ -1,0 +1,508 @@
+"""Fair learning rates: tune every optimizer's lr by one stated rule, and write the scene back with only its lrs
+changed (the YAML text is edited in place, so comments and key order survive).
+
+The post's pictures were tuned by hand "so that the first steps look equally fast". Two rules automate that:
+
+- ``final-loss``: the lr giving the lowest loss after the run's steps. A log grid over ``LR_RANGE``
+  (``PER_DECADE`` points a decade, plus the current lr), then two finer log grids around the best. A run that
+  diverges, or ends non-finite, loses. Losses within ``TIE_RTOL`` relative + ``TIE_ATOL`` absolute of the best
+  are ties, and ties go to the smallest lr (the most stable one): on a function whose minimum is 0, every lr
+  that gets there within 1e-12 ties, and the gentlest of them wins.
+- ``initial-speed``: the lr that makes the path of the first ``k`` steps as long as a target (by default what
+  the first optimizer travels with its own lr, which it keeps). The path length is not always monotone in lr,
+  so the rule is "the smallest lr that reaches the target": the first grid point that reaches it brackets the
+  crossing, and ever finer log grids inside the bracket close in on it to ``SPEED_RTOL``.
+
+A swarm (an entry with many starts) is one entry: its score is the mean over its starts, and it loses if any
+start diverges. Candidate lrs run side by side as extra runs of one vectorised ``advance`` call; a run with
+gradient noise or minibatches is simulated one candidate at a time instead, so each candidate sees exactly
+the noise the rendered run will.
+"""
+from __future__ import annotations
+
+import bisect
+import math
+import re
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import yaml
+
+from .._version import __version__
+from ..atomic import write_bytes_atomic
+from ..errors import SceneError
+from ..scenes.load import scene_from_data
+from ..scenes.record import RunSpec, Scene, entries
+from ..scenes.source import _Loader, parse_yaml, read_text
+from ..simulate import advance, lr_schedule
+
+OBJECTIVES = ("final-loss", "initial-speed")
+LR_RANGE = (1e-6, 1e2)      # searched, widened to take in the current lr
+PER_DECADE = 8
+REFINE = 16                 # intervals of each finer grid
+TIE_RTOL, TIE_ATOL = 1e-9, 1e-12
+SPEED_RTOL = 1e-6          # how close the speed search closes in on the lr
+DIGITS_RTOL = 1e-5         # a written speed-tuned lr has 6 digits unless that misses the distance by more
+MAX_POINTS = 4_000_000      # points held by one advance call (64 MB); more candidates are split across calls
+
+
+@dataclass(frozen=True)
+class TuneRow:
+    label: str
+    optimizer: str
+    old_lr: float
+    new_lr: float
+    final_loss: float       # mean over a swarm's starts; inf when the run diverges
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class TuneResult:
+    rows: tuple[TuneRow, ...]
+    text: str               # the tuned scene's YAML
+    table: str
+    output: Path | None     # where it was written, None when not written
+
+
+def default_output(path: str | Path) -> Path:
+    """``<scene stem>.tuned.yaml`` next to the scene."""
+    path = Path(path)
+    return path.with_name(f"{path.stem}.tuned.yaml")
+
+
+def tune_file(path: str | Path, out: str | Path | None = None, objective: str = "final-loss", k: int = 10,
+              distance: float | None = None, write: bool = True) -> TuneResult:
+    """Tune every optimizer entry of the scene at ``path`` and (with ``write``) save the result to ``out``
+    (default: ``default_output(path)``). The new text is loaded and checked before anything is written."""
+    _check_options(objective, k, distance)
+    path = Path(path)
+    out = Path(out) if out is not None else default_output(path)
+    text = read_text(path)
+    data, lines = parse_yaml(text, file=str(path))
+    scene = scene_from_data(data, lines=lines, file=str(path), name=path.stem)
+    entries = _entries(scene, data)
+    if objective == "initial-speed":
+        short = min(entries, key=lambda e: e.spec.steps)
+        if k > short.spec.steps:
+            raise SceneError(f"must be at most the scene's steps ({short.spec.steps} for {short.label}), got {k}",
+                             path="--k")
+
+    target, reference = distance, None
+    if objective == "initial-speed" and distance is None:
+        reference = entries[0]
+        target = float(_evaluate(scene, reference, [reference.old_lr], k, _path_length)[0])
+        if not math.isfinite(target) or target <= 0:
+            raise SceneError(f"{reference.label} travels {target:g} in its first {k} steps at lr "
+                             f"{reference.old_lr:g}, so it cannot set the distance; give one", path="--distance")
+
+    rows = []
+    for entry in entries:
+        if entry is reference:
+            new, note = entry.old_lr, "sets the distance"
+        elif objective == "final-loss":
+            new, note = _tune_final_loss(scene, entry)
+        else:
+            new, note = _tune_speed(scene, entry, k, target)
+        loss = float(_evaluate(scene, entry, [new], entry.spec.steps, _final_loss(scene))[0])
+        rows.append(TuneRow(entry.label, entry.spec.optimizer, entry.old_lr, new, loss, note))
+
+    changed = {e.index: _fmt(r.new_lr) for e, r in zip(entries, rows) if r.new_lr != e.old_lr}
+    header = _header(objective, k, target, reference, path.name, distance is not None)
+    new_text = _rewrite(text, changed, objective, header)
+    _verify(new_text, data, [r.new_lr for r in rows], out)
+    table = _table(rows, objective, k, target)
+    if write:
+        write_bytes_atomic(out, new_text.encode())
+    return TuneResult(rows=tuple(rows), text=new_text, table=table, output=out if write else None)
+
+
+def _check_options(objective: Any, k: Any, distance: Any) -> None:
+    if objective not in OBJECTIVES:
+        raise SceneError(f"unknown objective {objective!r} (choose from: {', '.join(OBJECTIVES)})",
+                         path="--objective")
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise SceneError(f"must be a whole number of steps >= 1, got {k!r}", path="--k")
+    if distance is not None and (isinstance(distance, bool) or not isinstance(distance, (int, float))
+                                 or not math.isfinite(distance) or distance <= 0):
+        raise SceneError(f"must be a finite distance > 0, got {distance!r}", path="--distance")
+
+
+# --- the entries of a scene and their candidate runs ------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Entry:
+    """One optimizer entry of the scene file: one run, or a swarm's runs."""
+
+    index: int                  # position in the file's optimizers list
+    runs: tuple[RunSpec, ...]
+    follows_lr: bool            # CyclicLR without its own base_lr: the cycle starts from the optimizer's lr
+
+    @property
+    def spec(self) -> RunSpec:
+        return self.runs[0]
+
+    @property
+    def label(self) -> str:
+        return self.spec.group or self.spec.label
+
+    @property
+    def old_lr(self) -> float:
+        return self.spec.lr
+
+
+def _entries(scene: Scene, data: dict) -> list[_Entry]:
+    groups = [[scene.runs[i] for i in members] for members in entries(scene.runs)]
+    raw = data["optimizers"]
+    if len(groups) != len(raw):   # every entry gives at least one run, in order
+        raise AssertionError(f"{len(groups)} run groups for {len(raw)} optimizer entries")
+    found = []
+    for i, (group, item) in enumerate(zip(groups, raw)):
+        schedule = item.get("schedule") if isinstance(item, dict) else None
+        follows = (isinstance(schedule, dict) and schedule.get("name") == "CyclicLR"
+                   and schedule.get("base_lr") is None)
+        found.append(_Entry(i, tuple(group), follows))
+    return found
+
+
+def _lr_steps(entry: _Entry, lr: float, n: int) -> np.ndarray:
+    """The lr at each of the first ``n`` steps when the entry's lr is ``lr``, schedule included, exactly as
+    the tuned scene will resolve it."""
+    spec = entry.spec
+    if entry.follows_lr:
+        spec = replace(spec, schedule={**spec.schedule, "base_lr": float(lr)})
+    try:
+        return lr_schedule(spec, lr)[:n]
+    except SceneError:          # a schedule torch would refuse at this lr: the candidate cannot win
+        return np.full(n, np.nan)
+
+
+Reduce = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def _evaluate(scene: Scene, entry: _Entry, lrs, n: int, reduce: Reduce) -> np.ndarray:
+    """``reduce(points (n+1, R, S, 2), diverged (R, S)) -> (R,)`` over the first ``n`` steps of the entry's
+    S starts for each of R candidate lrs."""
+    lrs = np.asarray(lrs, dtype=float)
+    spec = entry.spec
+    hp = spec.hyperparameters
+    starts = np.array([run.start for run in entry.runs], dtype=float)
+    s = len(starts)
+    schedule = np.stack([_lr_steps(entry, lr, n) for lr in lrs], axis=1)
+    exact = spec.noise is None and spec.minibatch is None
+    per_call = max(1, MAX_POINTS // ((n + 1) * s)) if exact else 1
+    out = []
+    for i in range(0, len(lrs), per_call):
+        cols = schedule[:, i:i + per_call]
+        r = cols.shape[1]
+        points, diverged = advance(spec.optimizer, hp, np.tile(starts, (r, 1)), np.repeat(cols, s, axis=1),
+                                   scene.function, scene.xlim, scene.ylim, noise=spec.noise,
+                                   minibatch=spec.minibatch)
+        out.append(reduce(points.reshape(n + 1, r, s, 2), diverged.reshape(r, s)))
+    return np.concatenate(out)
+
+
+def _final_loss(scene: Scene) -> Reduce:
+    """Mean loss at the last point; inf when any start diverged or ended non-finite."""
+    def reduce(points, diverged):
+        with np.errstate(all="ignore"):
+            loss = np.asarray(scene.function.value(np.moveaxis(points[-1], -1, 0)), dtype=float)
+        lost = (diverged >= 0) | ~np.isfinite(loss)
+        return np.where(lost, np.inf, loss).mean(axis=1)
+    return reduce
+
+
+def _path_length(points, diverged):
+    """Mean length of the path over the given steps; inf when it is not finite."""
+    with np.errstate(all="ignore"):
+        length = np.linalg.norm(np.diff(points, axis=0), axis=-1).sum(axis=0)
+    return np.where(np.isfinite(length), length, np.inf).mean(axis=1)
+
+
+def _search_range(entry: _Entry) -> tuple[float, float]:
+    return min(LR_RANGE[0], entry.old_lr), max(LR_RANGE[1], entry.old_lr)
+
+
+def _log_grid(lo: float, hi: float) -> np.ndarray:
+    a, b = math.floor(math.log10(lo) + 1e-9), math.ceil(math.log10(hi) - 1e-9)
+    return np.logspace(a, b, (b - a) * PER_DECADE + 1)
+
+
+def _lr_matters(entry: _Entry) -> bool:
+    """False when the schedule sets the lr itself (OneCycleLR, CyclicLR with its own base_lr)."""
+    n = entry.spec.steps
+    return not np.array_equal(_lr_steps(entry, 1e-3, n), _lr_steps(entry, 1e-1, n))
+
+
+def _fmt(lr: float) -> str:
+    """The shortest text, 6 significant digits at least, that reads back as exactly ``lr``."""
+    return next(t for p in range(6, 18) if float(t := f"{lr:.{p}g}") == lr)
+
+
+def _six(lr: float) -> float:
+    return float(f"{lr:.6g}")
+
+
+def _roundings(lr: float) -> list[float]:
+    """``lr`` at 6, 8, 10, 12 and all significant digits: the candidates for what is written."""
+    return list(dict.fromkeys([float(f"{lr:.{p}g}") for p in (6, 8, 10, 12)] + [float(lr)]))
+
+
+# --- the two objectives -----------------------------------------------------------------------------------
+
+def _tune_final_loss(scene: Scene, entry: _Entry) -> tuple[float, str]:
+    if not _lr_matters(entry):
+        return entry.old_lr, f"lr has no effect under {entry.spec.schedule['name']}; kept"
+    sign = -1.0 if entry.spec.hyperparameters.get("maximize") else 1.0
+    reduce = _final_loss(scene)
+    scores: dict[float, float] = {}
+
+    def evaluate(lrs) -> None:
+        new = sorted({float(lr) for lr in lrs} - scores.keys())
+        if new:
+            loss = _evaluate(scene, entry, new, entry.spec.steps, reduce)
+            scores.update(zip(new, np.where(np.isfinite(loss), sign * loss, np.inf)))
+
+    def best() -> float | None:
+        lrs = np.array(sorted(scores))
+        s = np.array([scores[lr] for lr in lrs])
+        s[np.isnan(s)] = np.inf
+        finite = np.isfinite(s)
+        if not finite.any():
+            return None
+        m = s[finite].min()
+        tied = finite & (s <= m + TIE_RTOL * abs(m) + TIE_ATOL)
+        return float(lrs[np.argmax(tied)])
+
+    lo, hi = _search_range(entry)
+    evaluate([*map(_six, _log_grid(lo, hi)), entry.old_lr])    # 6-digit candidates: scored as written
+    width = 10 ** (1 / PER_DECADE)
+    for _ in range(2):
+        centre = best()
+        if centre is None:
+            break
+        evaluate(map(_six, np.geomspace(centre / width, centre * width, 2 * REFINE + 1)))
+        width = width ** (2 / REFINE)
+    found = best()
+    if found is None:
+        return entry.old_lr, f"diverges at every lr in {lo:g}..{hi:g}; kept"
+    return found, ""
+
+
+def _tune_speed(scene: Scene, entry: _Entry, k: int, target: float) -> tuple[float, str]:
+    if not _lr_matters(entry):
+        return entry.old_lr, f"lr has no effect under {entry.spec.schedule['name']}; kept"
+
+    def travel(lrs) -> np.ndarray:
+        return _evaluate(scene, entry, lrs, k, _path_length)
+
+    lo, hi = _search_range(entry)
+    grid = _log_grid(lo, hi)
+    reach = travel(grid) >= target
+    if not reach.any():
+        return entry.old_lr, f"cannot travel {target:.6g} in {k} steps at any lr up to {grid[-1]:g}; kept"
+    j = int(np.argmax(reach))
+    if j == 0:
+        return entry.old_lr, f"travels more than {target:.6g} even at lr {grid[0]:g}; kept"
+    a, b = grid[j - 1], grid[j]           # travel(a) < target <= travel(b)
+    while b / a - 1 > SPEED_RTOL / 10:
+        inner = np.geomspace(a, b, REFINE + 2)[1:-1]
+        reach = travel(inner) >= target
+        if reach.any():
+            i = int(np.argmax(reach))
+            a, b = (inner[i - 1] if i else a), inner[i]
+        else:
+            a = inner[-1]
+    # the fewest digits (6 at least) that keep the distance on target
+    lrs = _roundings(b)
+    travelled = travel(lrs)
+    errors = np.abs(travelled - target) / target
+    good = np.flatnonzero(errors <= DIGITS_RTOL)
+    pick = int(good[0]) if good.size else int(np.argmin(errors))
+    note = ""
+    if errors[pick] > 1e-4:
+        note = f"travels {travelled[pick]:.6g}: the distance jumps past the target near this lr"
+    return lrs[pick], note
+
+
+# --- the table --------------------------------------------------------------------------------------------
+
+def _table(rows: list[TuneRow], objective: str, k: int, target: float | None) -> str:
+    if objective == "final-loss":
+        title = "final-loss: the lowest loss after each run's steps (ties go to the smaller lr)"
+    else:
+        title = f"initial-speed: every optimizer travels {target:.6g} in its first {k} steps"
+    head = ("optimizer", "old lr", "new lr", "final loss", "note")
+    body = [(r.label, _fmt(r.old_lr), _fmt(r.new_lr),
+             f"{r.final_loss:.4g}" if math.isfinite(r.final_loss) else "diverged", r.note) for r in rows]
+    widths = [max(len(row[i]) for row in (head, *body)) for i in range(len(head))]
+    lines = [title, "  ".join(h.ljust(w) for h, w in zip(head, widths)).rstrip()]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in body]
+    return "\n".join(lines) + "\n"
+
+
+# --- the new scene text -----------------------------------------------------------------------------------
+
+HEADER_START = "# Tuned by optviz "
+_BREAK = re.compile(r"\r\n|[\r\n\x85\u2028\u2029]")     # what YAML counts as a line break
+_TUNED_COMMENT = re.compile(r"#\s*tuned:\s*\S+")
+
+
+def _header(objective: str, k: int, target: float | None, reference: _Entry | None, source: str,
+            given: bool) -> list[str]:
+    command = f"optviz tune --objective {objective}"
+    if objective == "initial-speed":
+        command += f" --k {k}" + (f" --distance {target:g}" if given else "")
+    lines = [f"{HEADER_START}{__version__} from {source} (`{command}`):"]
+    if objective == "final-loss":
+        lines += ["#   objective: the lowest loss after each run's steps; a run that diverges loses, and lrs",
+                  f"#     within {TIE_RTOL:g} relative of the best loss tie and go to the smallest (the most stable)"]
+        finish = "then two finer grids around the best"
+    else:
+        why = (f"the distance {reference.label} travels at its lr {_fmt(reference.old_lr)}" if reference
+               else "given")
+        lines += [f"#   objective: each path over the first {k} steps is {target:.6g} long ({why});",
+                  "#     the smallest lr that gets that far"]
+        finish = f"then finer grids to {SPEED_RTOL:g} relative"
+    lines += [f"#   search: lr on a log grid {LR_RANGE[0]:g}..{LR_RANGE[1]:g} ({PER_DECADE} a decade), {finish}",
+              f"#   lines whose lr was changed end in '# tuned: {objective}'; everything else is as written"]
+    return lines
+
+
+MODELINE = "# yaml-language-server:"
+
+
+def _rewrite(text: str, lrs: dict[int, str], tag: str, header: list[str]) -> str:
+    """``text`` with entry i's lr set to ``lrs[i]`` (replaced in place, or added after its ``name``), a
+    ``# tuned`` comment on each changed line, and ``header`` replacing any earlier tune header."""
+    nl = "\r\n" if "\r\n" in text else "\n"
+    starts = [0] + [m.end() for m in _BREAK.finditer(text)]
+    ends = [m.start() for m in _BREAK.finditer(text)] + [len(text)]
+    root = yaml.compose(text, Loader=_Loader)
+    seq = next(v for key, v in root.value if isinstance(key, yaml.ScalarNode) and key.value == "optimizers")
+    edits: list[tuple[int, int, int, str]] = []     # (start, end, order, replacement)
+    marked: set[int] = set()                        # lines that get a '# tuned' comment
+
+    for i, lr in sorted(lrs.items()):
+        node = seq.value[i]
+        where = f"optimizers[{i}]"
+        if isinstance(node, yaml.ScalarNode):
+            a, b = node.start_mark.index, node.end_mark.index
+            edits.append((a, b, 0, f"{{name: {text[a:b]}, lr: {lr}}}"))
+            marked.add(node.end_mark.line)
+            continue
+        if not isinstance(node, yaml.MappingNode):
+            raise SceneError("cannot write a tuned lr into this entry; set it by hand", path=where)
+        keys = {key.value: (key, value) for key, value in node.value if isinstance(key, yaml.ScalarNode)}
+        if "lr" in keys:
+            a, b = _value_span(text, *keys["lr"])
+            edits.append((a, b, 0, lr))
+            marked.add(_line_of(starts, a))
+            continue
+        if "name" not in keys:
+            raise SceneError("has no 'name' key of its own to put the tuned lr after; set it by hand", path=where)
+        key, value = keys["name"]
+        _, b = _value_span(text, key, value)
+        if node.flow_style:
+            edits.append((b, b, 0, f", lr: {lr}"))
+            marked.add(_line_of(starts, b))
+        else:
+            line = _line_of(starts, b)
+            at = starts[line + 1] if line + 1 < len(starts) else len(text)
+            before = "" if line + 1 < len(starts) else nl
+            edits.append((at, at, 0, f"{before}{' ' * key.start_mark.column}lr: {lr}  # tuned: {tag}{nl}"))
+
+    content_end, open_lines = _content_ends(text, starts, ends)
+    for line in sorted(marked):
+        if line in open_lines:
+            continue
+        rest = text[content_end[line]:ends[line]]
+        hash_at = rest.find("#")
+        if hash_at < 0:
+            edits.append((content_end[line], content_end[line], 1, f"  # tuned: {tag}"))
+        elif m := _TUNED_COMMENT.match(rest, hash_at):
+            at = content_end[line] + m.start()
+            edits.append((at, content_end[line] + m.end(), 1, f"# tuned: {tag}"))
+
+    first = 1 if text.startswith(MODELINE) and len(starts) > 1 else 0  # the editor's schema line stays first
+    top = starts[first]
+    old = top
+    if text.startswith(HEADER_START, top):
+        line = first + 1
+        while line < len(starts) and text.startswith("#   ", starts[line]):
+            line += 1
+        if line < len(starts) and not text[starts[line]:ends[line]].strip():
+            line += 1
+        old = starts[line] if line < len(starts) else len(text)
+    edits.append((top, old, -1, nl.join(header) + nl + (nl if old < len(text) else "")))
+
+    pieces, pos = [], 0
+    for a, b, _, new in sorted(edits, key=lambda e: (e[0], e[2])):
+        if a < pos:
+            raise AssertionError("overlapping edits")
+        pieces += [text[pos:a], new]
+        pos = b
+    pieces.append(text[pos:])
+    return "".join(pieces)
+
+
+def _line_of(starts: list[int], index: int) -> int:
+    return bisect.bisect_right(starts, index) - 1
+
+
+def _value_span(text: str, key: yaml.Node, value: yaml.Node) -> tuple[int, int]:
+    """Where the value written after ``key:`` is: an alias (``*rate``) is replaced, an anchor or tag kept."""
+    i = key.end_mark.index
+    while text[i] in " \t\"'":  # a quoted key ends before its closing quote
+        i += 1
+    if text[i] != ":":
+        raise AssertionError(f"no ':' after key at {i}")
+    i += 1
+    while text[i] in " \t":
+        i += 1
+    if text[i] == "*":
+        m = re.compile(r"\*[^\s,\[\]{}]+").match(text, i)
+        return i, m.end()
+    while text[i] in "&!":
+        while text[i] not in " \t":
+            i += 1
+        while text[i] in " \t":
+            i += 1
+    return i, value.end_mark.index
+
+
+def _content_ends(text: str, starts: list[int], ends: list[int]) -> tuple[list[int], set[int]]:
+    """For each line, where its YAML content ends (a comment can only follow that), and the lines inside a
+    token that spans lines (a quoted string), which have no room for a comment."""
+    content_end = list(starts)
+    inside: set[int] = set()
+    for token in yaml.scan(text, Loader=_Loader):
+        a, b = token.start_mark, token.end_mark
+        content_end[b.line] = max(content_end[b.line], b.index)
+        inside.update(range(a.line, b.line))
+    return content_end, inside
+
+
+def _verify(text: str, old_data: dict, lrs: list[float], out: Path) -> None:
+    """The new text must load, give exactly the tuned lrs, and differ from the old scene in nothing else."""
+    try:
+        data, lines = parse_yaml(text, file=str(out))
+        scene = scene_from_data(data, lines=lines, file=str(out), name=out.stem)
+    except SceneError as exc:
+        raise SceneError(f"the tuned scene would not load ({str(exc).splitlines()[0]}); nothing was written",
+                         path="optimizers") from None
+    got = [e.old_lr for e in _entries(scene, data)]
+    bad = [i for i, (a, b) in enumerate(zip(got, lrs)) if a != b]
+    if bad:     # e.g. entries sharing one lr through a YAML anchor, tuned to different values
+        raise SceneError(f"optimizers[{bad[0]}].lr would load as {got[bad[0]]:g}, not the tuned "
+                         f"{lrs[bad[0]]:g} (is it shared through a YAML alias?); nothing was written",
+                         path="optimizers")
+    if _without_lrs(data) != _without_lrs(old_data):
+        raise AssertionError("the tuned scene differs from the original in more than its lrs")
+
+
+def _without_lrs(data: dict) -> dict:
+    entries = [{"name": e} if isinstance(e, str) else {k: v for k, v in e.items() if k != "lr"}
+               for e in data["optimizers"]]
+    return {**data, "optimizers": entries}

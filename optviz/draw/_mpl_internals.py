@@ -1,0 +1,92 @@
+"""Where optviz reaches into matplotlib's internals, fenced in one place.
+
+Each piece copies or patches something matplotlib does not offer as public API, for speed or for a legend that
+keeps still. If a matplotlib upgrade breaks rendering, look here first; tests/test_render.py checks every piece
+against what matplotlib itself draws.
+"""
+from __future__ import annotations
+
+from numbers import Real
+
+import numpy as np
+from matplotlib.colors import to_rgba
+from matplotlib.markers import MarkerStyle
+from matplotlib.offsetbox import TextArea
+from matplotlib.path import Path
+from matplotlib.text import Text
+from matplotlib.transforms import Bbox, IdentityTransform
+
+
+# --- drawing paths and markers without Line2D.draw -------------------------------------------------------------
+# Why: a frame draws a few segments and dots; Line2D.draw's per-call bookkeeping (transforms, path
+# simplification, a new graphics context each time) costs more than the drawing. These do the same renderer
+# calls with the same graphics-context settings, copied from Line2D.draw (matplotlib 3.7-3.11).
+
+def pen(renderer, line):
+    """A graphics context with the line's style: paths go straight to the renderer, skipping the Line2D
+    machinery that would otherwise cost more than the drawing itself."""
+    gc = renderer.new_gc()
+    if line.get_alpha() is not None:
+        gc.set_alpha(line.get_alpha())
+    gc.set_foreground(line.get_color())
+    gc.set_linewidth(line.get_linewidth())
+    gc.set_capstyle(line.get_solid_capstyle())
+    gc.set_joinstyle(line.get_solid_joinstyle())
+    gc.set_antialiased(True)
+    gc.set_snap(False)
+    return gc
+
+
+class Stamp:
+    """Draws a line's marker at pixel positions (one, or a swarm's many): what ``Line2D.draw`` does for
+    markers (same graphics context, same renderer call) without its per-call bookkeeping."""
+
+    def __init__(self, renderer, line):
+        marker = MarkerStyle(line.get_marker())
+        size = renderer.points_to_pixels(line.get_markersize())
+        self.path = marker.get_path()
+        self.transform = marker.get_transform().scale(size)
+        self.face = to_rgba(line.get_markerfacecolor())
+        gc = renderer.new_gc()
+        gc.set_clip_rectangle(line.axes.bbox)
+        gc.set_linewidth(line.get_markeredgewidth())
+        gc.set_antialiased(line.get_antialiased())
+        gc.set_foreground(to_rgba(line.get_markeredgecolor()), isRGBA=True)
+        snap = marker.get_snap_threshold()
+        gc.set_snap(size >= snap if isinstance(snap, Real) else snap)
+        gc.set_joinstyle(marker.get_joinstyle())
+        gc.set_capstyle(marker.get_capstyle())
+        self.gc = gc
+
+    def __call__(self, renderer, xy) -> None:
+        renderer.draw_markers(self.gc, self.path, self.transform, Path(np.reshape(xy, (-1, 2))),
+                              IdentityTransform(), self.face)
+
+
+# --- a legend row that keeps its width --------------------------------------------------------------------------
+# Why: a scheduled run's legend text changes every frame (its lr); matplotlib sizes each row from its TextArea's
+# bbox, so the legend would resize and jump. There is no public way to fix a row's width, so TextArea.get_bbox
+# is wrapped on that one instance. text_areas() finds the TextAreas by walking the legend's private packers.
+
+def text_areas(legend) -> list[TextArea | None]:
+    """The legend's TextArea boxes, one per text (in the order of ``legend.get_texts()``)."""
+    areas = {id(a.get_children()[0]): a for a in _offsetboxes(legend) if isinstance(a, TextArea)}
+    return [areas.get(id(text)) for text in legend.get_texts()]
+
+
+def _offsetboxes(artist):
+    for child in artist.get_children():
+        yield child
+        if not isinstance(child, Text):
+            yield from _offsetboxes(child)
+
+
+def at_least_width(area: TextArea, width: float) -> None:
+    """Make ``area`` report at least ``width`` pixels wide from now on."""
+    get_bbox = area.get_bbox
+
+    def widened(renderer):
+        box = get_bbox(renderer)
+        return Bbox.from_bounds(box.x0, box.y0, max(box.width, width), box.height)
+
+    area.get_bbox = widened

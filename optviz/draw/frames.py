@@ -1,0 +1,384 @@
+"""Frames by blitting: the background is drawn once and each frame draws only what is new.
+
+Three layers, bottom to top: the background (contours, star, axes), the trails (the paths so far, a second
+cached image that each frame updates) and the top (dots, step counter, legend, pasted or drawn per frame).
+The cached layers are numpy copies of the canvas's own pixel buffer, swapped in with ``np.copyto``.
+A frame costs its new segments plus the top layer, whatever the length of the paths.
+
+Updating the trails keeps the look of drawing whole lines in legend order (a later run above an earlier one):
+the small rectangle around a run's new segments is rebuilt from the background with every segment that
+crosses it, clipped to it. Drawing new segments on top instead would put a slow run above the later runs it
+crawls along, and drawing a segment twice would thicken its antialiased edges.
+
+A swarm (hundreds of faint runs of one colour) is the exception: each step's segments of all its runs are one
+compound path, built once and drawn on top of the trails when the step is shown; its heads are one marker
+draw per frame. Swarms are laid down step by step in every case (a frame, a rebuilt rectangle, a still), so a
+scene of swarms alone gives the same last frame either way; against lone runs' lines their order is only
+approximate outside rebuilt rectangles (faint strokes: it hardly shows).
+"""
+from __future__ import annotations
+
+from typing import Iterator
+
+import numpy as np
+from matplotlib.colors import to_rgba
+from matplotlib.path import Path
+from matplotlib.transforms import Bbox, IdentityTransform
+
+from ._mpl_internals import Stamp, pen, text_areas
+from .figure import Picture, Swarm, Track
+
+REACH = 1.5     # pixels of antialiasing beyond half the line width
+
+
+def frame_steps(steps: int, max_frames: int) -> np.ndarray:
+    """Frame k shows points 0..k, k = 0..steps; above ``max_frames`` frames, keep an even subset
+    that always includes the first and the last."""
+    count = steps + 1
+    cap = max(int(max_frames), 2)
+    if count <= cap:
+        return np.arange(count)
+    return np.unique(np.round(np.linspace(0, steps, cap)).astype(int))
+
+
+class Animator:
+    def __init__(self, pic: Picture):
+        self.pic = pic
+        canvas = pic.canvas
+        canvas.draw()
+        self.renderer = canvas.get_renderer()
+        self.height = canvas.get_width_height()[1]
+        self.pixels_now = np.asarray(canvas.buffer_rgba())  # the canvas itself: layers are swapped in by copying
+        self.background = self.pixels_now.copy()
+        self.legend = _Legend(pic, self.background, self.pixels_now) if pic.legend is not None else None
+        self.counter = _Odometer(pic, self.background, self.pixels_now) if pic.counter is not None else None
+        self.clip = pic.axes.bbox
+        ax = pic.axes.get_window_extent()
+        self.view = (np.floor(ax.x0) - 1, np.floor(ax.y0) - 1, np.ceil(ax.x1) + 1, np.ceil(ax.y1) + 1)
+        self.layers = [_Path(self, e) if isinstance(e, Track) else _Swarm(self, e) for e in pic.entries]
+        self.swarms = [i for i, layer in enumerate(self.layers) if isinstance(layer, _Swarm)]
+
+    def frames(self, ks) -> Iterator[np.ndarray]:
+        """RGBA frames (height, width, 4) for the increasing steps ``ks``."""
+        now = self.pixels_now
+        trails = self.background.copy()
+        drawn = [0] * len(self.layers)
+        for k in ks:
+            np.copyto(now, trails)
+            before = list(drawn)
+            drawn = [min(int(k), layer.last) for layer in self.layers]
+            changed = [i for i in range(len(drawn)) if drawn[i] > before[i]]
+            self._lay_swarms([range(before[i], drawn[i]) for i in self.swarms], self.clip, panels=True)
+            for i in changed:
+                layer = self.layers[i]
+                if isinstance(layer, _Path):
+                    lo, hi = layer.boxes
+                    self._rebuild(lo[before[i]:drawn[i]].min(axis=0), hi[before[i]:drawn[i]].max(axis=0), drawn)
+                    self._draw_panels(layer.track, before[i], drawn[i])
+            if changed:
+                np.copyto(trails, now)
+            self._draw_top(int(k))
+            yield self._rgb()
+
+    def still(self, k: int) -> np.ndarray:
+        """One frame drawn from scratch (whole paths): for a PNG and for sampling the GIF palette."""
+        np.copyto(self.pixels_now, self.background)
+        renderer = self.renderer
+        for i, layer in enumerate(self.layers):
+            if isinstance(layer, _Swarm):
+                if i == self.swarms[0]:
+                    self._lay_swarms([range(min(int(k), self.layers[j].last)) for j in self.swarms], self.clip,
+                                     panels=True)
+                continue
+            t, pix, pen = layer.track, layer.pixels, layer.pen
+            end = min(int(k), t.last)
+            if end > 0:
+                pen.set_clip_rectangle(self.clip)
+                renderer.draw_path(pen, Path(pix[:end + 1]), IdentityTransform())
+                self._draw_panels(t, 0, end)
+        self._draw_top(int(k))
+        return self._rgb()
+
+    def _rebuild(self, lo: np.ndarray, hi: np.ndarray, drawn: list[int]) -> None:
+        """Redraw the trails inside the pixel box lo..hi: background, then every run's segments so far that
+        cross it, in legend order, clipped to the box."""
+        vx0, vy0, vx1, vy1 = self.view
+        x0, y0 = np.clip(np.floor(lo), (vx0, vy0), (vx1, vy1))
+        x1, y1 = np.clip(np.ceil(hi), (vx0, vy0), (vx1, vy1))
+        if not (x1 > x0 and y1 > y0):
+            return
+        rows = slice(int(self.height - y1), int(self.height - y0))   # image rows count from the top
+        cols = slice(int(x0), int(x1))
+        self.pixels_now[rows, cols] = self.background[rows, cols]
+        box = Bbox([[x0, y0], [x1, y1]])
+        renderer = self.renderer
+        for i, (layer, n) in enumerate(zip(self.layers, drawn)):
+            if isinstance(layer, _Swarm):
+                if i == self.swarms[0]:
+                    self._lay_swarms([self.layers[j].crossing(box, drawn[j]) for j in self.swarms], box)
+                continue
+            pix, (seg_lo, seg_hi), pen = layer.pixels, layer.boxes, layer.pen
+            seg_lo, seg_hi = seg_lo[:n], seg_hi[:n]
+            hit = np.flatnonzero((seg_lo[:, 0] <= x1) & (seg_hi[:, 0] >= x0)
+                                 & (seg_lo[:, 1] <= y1) & (seg_hi[:, 1] >= y0))
+            if hit.size:
+                pen.set_clip_rectangle(box)
+                renderer.draw_path(pen, Path(_pieces(pix, hit)), IdentityTransform())
+
+    def _lay_swarms(self, steps: list, clip, panels: bool = False) -> None:
+        """The given steps of each swarm, step by step and, within a step, in legend order: the same order
+        whether a frame adds them, a still replays them or a rebuild redraws some."""
+        swarms = [self.layers[i] for i in self.swarms]
+        for swarm in swarms:
+            swarm.pen.set_clip_rectangle(clip)
+        order = sorted((j, n) for n, js in enumerate(steps) for j in js)
+        for j, n in order:
+            swarms[n].draw_step(j)
+            if panels:
+                swarms[n].panel_step(j)
+
+    def _draw_panels(self, t: Track, start: int, end: int) -> None:
+        """Points start..end of a run in the side panels (drawn on top: their lines rarely cross)."""
+        draw = self.pic.figure.draw_artist
+        if t.loss_line is not None:
+            t.loss_line.set_data(np.arange(start, end + 1), t.run.loss[start:end + 1])
+            draw(t.loss_line)
+        if t.surf_line is not None:
+            seg = t.run.points[start:end + 1]
+            t.surf_line.set_data_3d(seg[:, 0], seg[:, 1], t.height[start:end + 1])
+            draw(t.surf_line)
+
+    def _draw_top(self, k: int) -> None:
+        pic = self.pic
+        draw = pic.figure.draw_artist
+        renderer = self.renderer
+        for layer in self.layers:
+            if isinstance(layer, _Swarm):
+                layer.top(k)
+                continue
+            t, pix, stamp, loss_stamp = layer.track, layer.pixels, layer.stamp, layer.loss_stamp
+            i = min(k, t.last)
+            seen = pic.in_view(t.run.points[i])  # a run that flew off has no dot
+            if seen:
+                stamp(renderer, pix[i])
+            if loss_stamp is not None and seen and np.isfinite(t.run.loss[i]):
+                loss_stamp(renderer, t.loss_dot.axes.transData.transform((i, t.run.loss[i])))
+            if t.surf_dot is not None:
+                x, y = t.run.points[i]
+                t.surf_dot.set_data_3d(np.array([x]), np.array([y]), t.height[i:i + 1])
+                t.surf_dot.set_visible(seen and bool(np.isfinite(t.height[i])))
+                draw(t.surf_dot)
+        if self.legend is not None:
+            self.legend.draw(k)
+        if self.counter is not None:
+            self.counter.draw(k)
+
+    def _rgb(self) -> np.ndarray:
+        return self.pixels_now.copy()
+
+
+class _Path:
+    """A lone run: its path in display pixels, each segment's pixel box, the graphics contexts that draw it."""
+
+    def __init__(self, anim: Animator, t: Track):
+        self.track = t
+        self.last = t.last
+        self.pixels = anim.pic.axes.transData.transform(t.run.points)
+        self.boxes = _segment_boxes(self.pixels, t.line.get_linewidth() / 2 + REACH)
+        self.pen = pen(anim.renderer, t.line)
+        self.stamp = Stamp(anim.renderer, t.dot)
+        self.loss_stamp = Stamp(anim.renderer, t.loss_dot) if t.loss_dot is not None else None
+
+
+class _Swarm:
+    """The runs of a swarm as (runs, steps + 1) arrays, NaN after a run's last point, so that heads and hit
+    tests are array operations. Its paths are laid down a step at a time, every run's segment of that step
+    in one compound path (built once): overlaps of different steps add up (where the swarm goes often is
+    darker), a frame costs one draw per step shown, and a still replays the same draws."""
+
+    def __init__(self, anim: Animator, swarm: Swarm):
+        pic = anim.pic
+        self.anim, self.swarm = anim, swarm
+        self.last = swarm.last
+        runs = len(swarm.tracks)
+        self.rows = np.arange(runs)
+        self.ends = np.array([t.last for t in swarm.tracks])
+        self.points = _padded([t.run.points for t in swarm.tracks], self.last)
+        self.loss = _padded([t.run.loss for t in swarm.tracks], self.last)
+        self.height = (_padded([t.height for t in swarm.tracks], self.last)
+                       if swarm.surf_lines is not None else None)
+        with np.errstate(invalid="ignore"):
+            self.pixels = pic.axes.transData.transform(self.points.reshape(-1, 2)).reshape(self.points.shape)
+            reach = REACH + swarm.lines.get_linewidth() / 2
+            self.lo = np.minimum(self.pixels[:, :-1], self.pixels[:, 1:]) - reach   # NaN past a run's end
+            self.hi = np.maximum(self.pixels[:, :-1], self.pixels[:, 1:]) + reach
+            (x0, x1), (y0, y1) = pic.axes.get_xlim(), pic.axes.get_ylim()
+            x, y = self.points[..., 0], self.points[..., 1]
+            self.seen = (x >= min(x0, x1)) & (x <= max(x0, x1)) & (y >= min(y0, y1)) & (y <= max(y0, y1))
+        self.steps = [_segments(self.pixels[:, j], self.pixels[:, j + 1]) for j in range(self.last)]
+        self.pen = pen(anim.renderer, swarm.lines)
+        self.stamp = Stamp(anim.renderer, swarm.heads)
+        self.loss_stamp = Stamp(anim.renderer, swarm.loss_heads) if swarm.loss_heads is not None else None
+
+    def draw_step(self, j: int) -> None:
+        """Every run's segment of step ``j`` (clipped to the pen's clip rectangle)."""
+        if self.steps[j] is not None:
+            self.anim.renderer.draw_path(self.pen, self.steps[j], IdentityTransform())
+
+    def crossing(self, box: Bbox, n: int) -> np.ndarray:
+        """The steps before ``n`` with a segment crossing ``box``."""
+        (x0, y0), (x1, y1) = box.get_points()
+        lo, hi = self.lo[:, :n], self.hi[:, :n]
+        with np.errstate(invalid="ignore"):
+            return np.flatnonzero(((lo[..., 0] <= x1) & (hi[..., 0] >= x0)
+                                   & (lo[..., 1] <= y1) & (hi[..., 1] >= y0)).any(axis=0))
+
+    def panel_step(self, j: int) -> None:
+        swarm, draw = self.swarm, self.anim.pic.figure.draw_artist
+        if swarm.loss_lines is None and swarm.surf_lines is None:
+            return
+        gap = np.full(len(self.rows), np.nan)
+        if swarm.loss_lines is not None:
+            x = np.column_stack([np.full(len(self.rows), j), np.full(len(self.rows), j + 1), gap]).ravel()
+            y = np.column_stack([self.loss[:, j], self.loss[:, j + 1], gap]).ravel()
+            swarm.loss_lines.set_data(x, y)
+            draw(swarm.loss_lines)
+        if swarm.surf_lines is not None:
+            xs, ys, hs = (np.column_stack([v[:, j], v[:, j + 1], gap]).ravel()
+                          for v in (self.points[..., 0], self.points[..., 1], self.height))
+            swarm.surf_lines.set_data_3d(xs, ys, hs)
+            draw(swarm.surf_lines)
+
+    def top(self, k: int) -> None:
+        """The heads: each run's current point (its last, once it stopped), unless it left the view."""
+        swarm, renderer = self.swarm, self.anim.renderer
+        at = np.minimum(k, self.ends)
+        seen = self.seen[self.rows, at]
+        rows, at_seen = self.rows[seen], at[seen]
+        swarm.heads.set_data(self.points[rows, at_seen, 0], self.points[rows, at_seen, 1])
+        if rows.size:
+            self.stamp(renderer, self.pixels[rows, at_seen])
+        if self.loss_stamp is not None:
+            loss = self.loss[self.rows, at]
+            ok = seen & np.isfinite(loss)
+            if ok.any():
+                xy = np.column_stack([at[ok], loss[ok]]).astype(float)
+                self.loss_stamp(renderer, swarm.loss_heads.axes.transData.transform(xy))
+        if swarm.surf_heads is not None:
+            h = self.height[self.rows, at]
+            ok = seen & np.isfinite(h)
+            p = self.points[self.rows[ok], at[ok]]
+            swarm.surf_heads.set_data_3d(p[:, 0], p[:, 1], h[ok])
+            swarm.surf_heads.set_visible(bool(ok.any()))
+            self.anim.pic.figure.draw_artist(swarm.surf_heads)
+
+
+def _padded(arrays: list[np.ndarray], last: int) -> np.ndarray:
+    """Per-run arrays of different lengths as one (runs, last + 1, ...) array, NaN after each run's end."""
+    out = np.full((len(arrays), last + 1, *arrays[0].shape[1:]), np.nan)
+    for i, a in enumerate(arrays):
+        out[i, :len(a)] = a
+    return out
+
+
+def _segments(a: np.ndarray, b: np.ndarray) -> Path | None:
+    """Segments a[i] -> b[i] (those with both ends finite) as one compound path."""
+    ok = np.isfinite(a).all(axis=1) & np.isfinite(b).all(axis=1)
+    if not ok.any():
+        return None
+    vertices = np.stack([a[ok], b[ok]], axis=1).reshape(-1, 2)
+    codes = np.tile(np.array([Path.MOVETO, Path.LINETO], dtype=Path.code_type), int(ok.sum()))
+    return Path(vertices, codes)
+
+
+class _Legend:
+    """The legend from pixels: it is opaque, and drawing text costs more than all else in a frame. Drawn whole
+    once; a text that changes (a scheduled lr) is drawn once per distinct value into its own cell, whose pixels
+    are pasted over the legend's afterwards. The legend's Text artists hold the latest frame's texts."""
+
+    def __init__(self, pic: Picture, background: np.ndarray, pixels_now: np.ndarray):
+        self.pic, self.canvas, self.now = pic, pic.canvas, pixels_now
+        legend = pic.legend
+        pic.figure.draw_artist(legend)
+        self.base = self.canvas.copy_from_bbox(legend.get_frame().get_window_extent().padded(1.5))
+        self.texts = legend.get_texts()
+        self.changing = [i for i, e in enumerate(pic.entries) if e.lrs is not None]
+        self.cells: dict[tuple[int, str], object] = {}
+        self.boxes: dict[int, Bbox] = {}
+        if self.changing:
+            renderer = self.canvas.get_renderer()
+            areas = text_areas(legend)
+            self.face = np.round(255 * np.asarray(to_rgba(legend.get_frame().get_facecolor()))).astype(np.uint8)
+            for i in self.changing:
+                box = (areas[i] or self.texts[i]).get_window_extent(renderer)
+                self.boxes[i] = Bbox.from_extents(np.floor(box.x0) - 1, np.floor(box.y0) - 1,
+                                                  np.ceil(box.x1) + 1, np.ceil(box.y1) + 1)
+                self.cells[i, self.texts[i].get_text()] = self.canvas.copy_from_bbox(self.boxes[i])
+        np.copyto(pixels_now, background)
+
+    def draw(self, k: int) -> None:
+        self.canvas.restore_region(self.base)
+        if not self.changing:
+            return
+        labels = self.pic.labels(k)
+        for i in self.changing:
+            text = labels[i]
+            if self.texts[i].get_text() != text:
+                self.texts[i].set_text(text)
+            cell = self.cells.get((i, text))
+            if cell is None:
+                cell = self.cells[i, text] = self._cell(i)
+            self.canvas.restore_region(cell)
+
+    def _cell(self, i: int):
+        """Draw text ``i`` alone on the legend's face colour (in place: the frame being made shows it)."""
+        box = self.boxes[i]
+        height = self.now.shape[0]
+        self.now[int(height - box.y1):int(height - box.y0), int(box.x0):int(box.x1)] = self.face
+        self.pic.figure.draw_artist(self.texts[i])
+        return self.canvas.copy_from_bbox(box)
+
+
+class _Odometer:
+    """The step counter from pixels cached once per digit and cell (see ``figure.Counter``)."""
+
+    def __init__(self, pic: Picture, background: np.ndarray, pixels_now: np.ndarray):
+        c, canvas, draw = pic.counter, pic.canvas, pic.figure.draw_artist
+        np.copyto(pixels_now, background)
+        draw(c.box)
+        draw(c.label)
+        self.canvas = canvas
+        self.base = canvas.copy_from_bbox(c.bounds)
+        self.cells = []
+        for text, cell in zip(c.digits, c.cells):
+            glyphs = []
+            for d in "0123456789":
+                text.set_text(d)
+                draw(text)
+                glyphs.append(canvas.copy_from_bbox(cell))
+                canvas.restore_region(self.base)
+            self.cells.append(glyphs)
+        np.copyto(pixels_now, background)
+
+    def draw(self, k: int) -> None:
+        self.canvas.restore_region(self.base)
+        for glyphs, d in zip(self.cells, str(k)):
+            self.canvas.restore_region(glyphs[int(d)])
+
+
+def _segment_boxes(pix: np.ndarray, reach: float) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel bounding boxes (low corners, high corners) of each segment, widened by what a line paints."""
+    with np.errstate(invalid="ignore"):
+        return np.minimum(pix[:-1], pix[1:]) - reach, np.maximum(pix[:-1], pix[1:]) + reach
+
+
+def _pieces(points: np.ndarray, segments: np.ndarray) -> np.ndarray:
+    """The points of the given segment indices as one polyline, NaN rows between non-adjacent runs."""
+    breaks = np.flatnonzero(np.diff(segments) > 1) + 1
+    if not breaks.size:
+        return points[segments[0]:segments[-1] + 2]
+    gap = np.full((1, 2), np.nan)
+    parts = []
+    for piece in np.split(segments, breaks):
+        parts += [points[piece[0]:piece[-1] + 2], gap]
+    return np.concatenate(parts[:-1])

@@ -1,0 +1,66 @@
+"""The writer interface and registry: frames -> one file format, looked up by name as matplotlib's
+``animation.writers`` are, so a new format is one new module."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, ClassVar
+
+import numpy as np
+
+
+@dataclass
+class Movie:
+    """What a writer is told about the animation it writes.
+
+    ``count`` frames of ``width`` x ``height`` RGBA pixels at ``fps``, the last held ``pause`` seconds.
+    ``samples(n)`` draws ``n`` frames spread over the animation (for a palette); ``key_colors`` are colours that
+    must come out exactly (white, black, the minima's star, each run's colour). ``source`` is what the frames
+    were drawn from (the picture, its animator and the trajectories), for writers that need more than pixels.
+    """
+
+    width: int
+    height: int
+    count: int
+    fps: float
+    pause: float
+    samples: Callable[[int], list[np.ndarray]]
+    key_colors: list[tuple[int, int, int]] = field(default_factory=list)
+    source: Any = None
+
+
+class Writer:
+    """``setup(path, movie)``, then ``grab_frame(rgba)`` per frame, then ``finish()``; ``close()`` always runs
+    last, after ``finish`` or after an error, to release what ``setup`` opened. A ``still`` writer is given
+    only the last frame."""
+
+    name: ClassVar[str] = ""
+    still: ClassVar[bool] = False
+
+    @classmethod
+    def missing(cls) -> str | None:
+        """Why this writer cannot run here (a missing optional dependency), or None."""
+        return None
+
+    def setup(self, path: Path, movie: Movie) -> None:
+        raise NotImplementedError
+
+    def grab_frame(self, rgba: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def finish(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+WRITERS: dict[str, type[Writer]] = {}
+
+
+def register_writer(cls: type[Writer]) -> type[Writer]:
+    """Class decorator: make ``cls`` the writer for ``cls.name``."""
+    if not cls.name or cls.name in WRITERS:
+        raise ValueError(f"writer name {cls.name!r} is empty or taken")
+    WRITERS[cls.name] = cls
+    return cls

@@ -1,0 +1,115 @@
+"""Render settings of a scene (size, frames, levels, style, colours, panels, legend, output), validated."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+import numpy as np
+from matplotlib.colors import is_color_like
+
+from ..draw.writers import WRITERS
+from ..fields import REQUIRED, Field, Problems, describe, did_you_mean
+from . import checks
+from .keys import PANELS, SCENE_KEYS
+
+LEVEL_COUNT = Field("levels", REQUIRED, "int", minimum=2, maximum=200, help="number of contour levels")
+LEVEL_BOUND = Field("bound", REQUIRED, "float", minimum=-300, maximum=300, help="start or stop of the spacing")
+LEVEL = Field("level", REQUIRED, "float", help="one contour level")
+STYLE = Field("style", "grey", "text", max_length=100)
+PANEL = Field("panels", REQUIRED, "str", choices=PANELS)
+
+#: Scene key -> the Scene field it fills, where the names differ.
+_RENAMED = {"frames": "max_frames"}
+
+
+def color(value: Any, path: str, p: Problems) -> str | None:
+    if not isinstance(value, str) or not is_color_like(value):
+        p.add(path, f"is not a colour matplotlib knows, got {describe(value)} "
+                    "(try a name like 'tab:red' or a hex code like '#d55e00')")
+        return None
+    return value
+
+
+def settings(data: dict, p: Problems) -> dict[str, Any]:
+    """The render settings ``data`` gives, as Scene fields (absent keys are left to the Scene's defaults)."""
+    out: dict[str, Any] = {}
+    for key in ("title", "description", "size", "fps", "frames", "pause", "legend"):
+        if key in data and data[key] is not None:
+            out[_RENAMED.get(key, key)] = SCENE_KEYS[key].check(data[key], key, p)
+    if data.get("output") is not None:
+        out["output"] = output(data["output"], p)
+    if "levels" in data:
+        out["levels"] = levels(data["levels"], p)
+    if "style" in data:
+        out["style"] = style(data["style"], p)
+    if "palette" in data:
+        pal = data["palette"]
+        if not isinstance(pal, list) or not pal:
+            p.add("palette", f"must be a non-empty list of colours, got {describe(pal)}")
+        else:
+            out["palette"] = tuple(color(c, f"palette[{i}]", p) for i, c in enumerate(pal))
+    if "panels" in data:
+        panels = data["panels"]
+        if not isinstance(panels, list):
+            p.add("panels", f"must be a list drawn from {list(PANELS)}, got {describe(panels)}")
+        else:
+            out["panels"] = tuple(PANEL.check(v, f"panels[{i}]", p) for i, v in enumerate(panels))
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def output(value: Any, p: Problems) -> str | None:
+    path = Field("output", None, "text", max_length=1000).check(value, "output", p)
+    if path is None:
+        return None
+    suffix = Path(path).suffix.lower().lstrip(".")
+    if suffix not in WRITERS:
+        names = [f".{name}" for name in WRITERS]
+        p.add("output", f"must end in {', '.join(names[:-1])} or {names[-1]}, got '{path}'")
+        return None
+    return path
+
+
+def levels(value: Any, p: Problems) -> Any:
+    if isinstance(value, dict):
+        checks.known_keys(value, ["logspace", "linspace"], "levels", p)
+        if len(value) != 1:
+            p.add("levels", "give exactly one of logspace or linspace")
+            return None
+        (kind, args), = value.items()
+        if not isinstance(args, list) or len(args) != 3:
+            p.add(f"levels.{kind}", f"must be [start, stop, count], got {describe(args)}")
+            return None
+        a = LEVEL_BOUND.check(args[0], f"levels.{kind}[0]", p)
+        b = LEVEL_BOUND.check(args[1], f"levels.{kind}[1]", p)
+        n = LEVEL_COUNT.check(args[2], f"levels.{kind}[2]", p)
+        if a is None or b is None or n is None:
+            return None
+        if not a < b:
+            p.add(f"levels.{kind}", "start must be below stop")
+            return None
+        fn = np.logspace if kind == "logspace" else np.linspace
+        return [float(v) for v in fn(a, b, n)]
+    if isinstance(value, list):
+        if not 1 <= len(value) <= 200:
+            p.add("levels", f"must list 1 to 200 levels, got {len(value)}")
+            return None
+        found = [LEVEL.check(v, f"levels[{i}]", p) for i, v in enumerate(value)]
+        if any(v is None for v in found):
+            return None
+        if any(b <= a for a, b in zip(found, found[1:])):
+            p.add("levels", "must be strictly increasing")
+            return None
+        return found
+    return LEVEL_COUNT.check(value, "levels", p)
+
+
+def style(value: Any, p: Problems) -> str | None:
+    name = STYLE.check(value, "style", p)
+    if name is None or name == "grey":
+        return name
+    if name not in matplotlib.colormaps:
+        p.add("style", f"unknown style '{name}'{did_you_mean(name, ['grey', *matplotlib.colormaps])} "
+                       "(use 'grey' or a matplotlib colormap name)")
+        return None
+    return name
