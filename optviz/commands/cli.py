@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from .._version import __version__
+from ..draw.writers import WRITERS
 from ..errors import SceneError
 
 EXIT_BAD_INPUT = 2
@@ -60,7 +61,7 @@ def main() -> None:
 @main.command()
 @click.argument("scenes", nargs=-1, required=True, type=click.Path())
 @click.option("-o", "--output", "out", type=click.Path(), help="Output file (one scene) or folder (several).")
-@click.option("--format", "fmt", type=click.Choice(["gif", "mp4", "png"]), help="Output format (default: from "
+@click.option("--format", "fmt", type=click.Choice(list(WRITERS)), help="Output format (default: from "
               "the output's extension, else gif). png writes the final frame.")
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Render this many scenes in parallel processes.")
