@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Iterable
 
 from .errors import SceneError
+from .scenes.keys import SCENE_KEYS
 from .scenes.load import load
 from .scenes.record import Scene
 from .simulate import Trajectories, simulate
@@ -26,9 +28,22 @@ def output_path(scene: Scene, out: str | os.PathLike | None = None, fmt: str | N
     return path
 
 
+def check_scale(scale: float | None) -> None:
+    """A ``--scale`` given on the command line or to ``render`` obeys the scene key's range."""
+    if scale is not None:
+        problems = SCENE_KEYS["scale"].problems(scale, "--scale")
+        if problems:
+            raise SceneError(problems[0][1], path="--scale")
+
+
 def render_scene(scene: Scene | Trajectories, out: str | os.PathLike | None = None, fmt: str | None = None,
-                 progress: Progress | None = None) -> Path:
-    """Simulate (unless given trajectories) and render; returns the written path."""
+                 progress: Progress | None = None, scale: float | None = None) -> Path:
+    """Simulate (unless given trajectories) and render; returns the written path. ``scale`` overrides the
+    scene's resolution multiplier."""
+    check_scale(scale)
+    if scale is not None:
+        scene = (replace(scene, scene=replace(scene.scene, scale=float(scale))) if isinstance(scene, Trajectories)
+                 else replace(scene, scale=float(scale)))
     from .draw.animate import render  # lazy: matplotlib loads only when something is drawn (keeps `import optviz` light)
 
     traj = scene if isinstance(scene, Trajectories) else simulate(scene)
@@ -52,5 +67,5 @@ def scene_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
 
 
 def render_file(path: str | os.PathLike, out: str | os.PathLike | None = None, fmt: str | None = None,
-                progress: Progress | None = None) -> Path:
-    return render_scene(load(path), out, fmt, progress)
+                progress: Progress | None = None, scale: float | None = None) -> Path:
+    return render_scene(load(path), out, fmt, progress, scale)

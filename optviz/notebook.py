@@ -37,6 +37,8 @@ class Animation:
         return os.fspath(self.path)
 
 
-def render(scene: Scene | Trajectories, out: str | os.PathLike | None = None, format: str | None = None) -> Animation:
-    """Render a scene (or already simulated trajectories) to ``out``; default: the scene's own output path."""
-    return Animation(Path(render_scene(scene, out, format)))
+def render(scene: Scene | Trajectories, out: str | os.PathLike | None = None, format: str | None = None,
+           scale: float | None = None) -> Animation:
+    """Render a scene (or already simulated trajectories) to ``out``; default: the scene's own output path.
+    ``scale`` multiplies the resolution (text and lines scale along)."""
+    return Animation(Path(render_scene(scene, out, format, scale=scale)))

@@ -6,6 +6,7 @@ import io
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -181,3 +182,14 @@ def test_render_png_format_writes_the_final_frame(runner, tmp_path):
     result = runner.invoke(main, ["render", scene(tmp_path, small), "--format", "png", "-o", str(out)])
     assert result.exit_code == 0, result.output
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_render_scale_option(tmp_path):
+    out = tmp_path / "x.png"
+    ok = CliRunner().invoke(main, ["render", str(Path(__file__).resolve().parent.parent / "configs" / "rosenbrock.yaml"), "--scale", "0.5", "-o", str(out), "-q"])
+    assert ok.exit_code == 0, ok.output
+    from PIL import Image
+    with Image.open(out) as im:
+        assert im.size == (360, 216)
+    bad = CliRunner().invoke(main, ["render", str(Path(__file__).resolve().parent.parent / "configs" / "rosenbrock.yaml"), "--scale", "9", "-o", str(out)])
+    assert bad.exit_code == 2 and "--scale: must be in [0.25, 8], got 9" in bad.output

@@ -361,3 +361,17 @@ def test_the_gif_writer_fails_loudly_if_pillows_block_layout_changes(monkeypatch
     monkeypatch.setattr(encode.GifImagePlugin, "getdata", lambda im: [b"!" + bytes(9)] + real(im)[1:])
     with pytest.raises(RuntimeError, match="unexpected GIF block layout"):
         encode._lzw(block)
+
+
+def test_scale_multiplies_the_resolution_and_the_animation_still_ends_on_its_still(tmp_path):
+    traj = make_traj(scale=2.0)
+    png = render(traj, tmp_path / "a.png")
+    with Image.open(png) as im:
+        assert im.size == (2 * SIZE[0], 2 * SIZE[1])
+    anim = Animator(figure.build(traj))
+    *_, last = anim.frames(range(21))
+    # blitted boxes grow with the scale: nothing is left behind (incremental antialiasing differs by a level at most)
+    assert np.abs(last.astype(int) - anim.still(20).astype(int)).max() <= 1
+    one = np.asarray(Image.open(render(make_traj(), tmp_path / "b.png")).convert("L"), dtype=float)
+    two = np.asarray(Image.open(png).convert("L"), dtype=float)
+    assert abs(one.mean() - two.reshape(SIZE[1], 2, SIZE[0], 2).mean(axis=(1, 3)).mean()) < 2   # same picture

@@ -65,8 +65,11 @@ def main() -> None:
               "the output's extension, else gif). png writes the final frame.")
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Render this many scenes in parallel processes.")
+@click.option("--scale", type=float, help="Resolution multiplier (overrides the scene's `scale`): text and lines "
+              "scale along, e.g. 2 for print or high-DPI screens.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no 'wrote' lines.")
-def render(scenes: tuple[str, ...], out: str | None, fmt: str | None, jobs: int, quiet: bool) -> None:
+def render(scenes: tuple[str, ...], out: str | None, fmt: str | None, jobs: int, scale: float | None,
+           quiet: bool) -> None:
     """Render SCENES (files or folders of .yaml) to animations.
 
     \b
@@ -74,12 +77,13 @@ def render(scenes: tuple[str, ...], out: str | None, fmt: str | None, jobs: int,
     Examples:
       optviz render configs/blog/adam-beale.yaml
       optviz render configs/blog -j 2
-      optviz render configs/rosenbrock.yaml --format png -o rosenbrock.png
+      optviz render configs/rosenbrock.yaml --format png --scale 3 -o rosenbrock.png
     """
     # lazy: a command imports only what it uses, so `optviz --help` and completion stay fast
-    from ..api import output_path, render_file, render_scene, scene_files
+    from ..api import check_scale, output_path, render_file, render_scene, scene_files
     from ..scenes.load import load
 
+    check_scale(scale)
     files = scene_files(scenes)
     loaded = [load(f) for f in files]  # every scene is validated before any rendering starts
     several = len(loaded) > 1
@@ -90,7 +94,7 @@ def render(scenes: tuple[str, ...], out: str | None, fmt: str | None, jobs: int,
         for scene, target in zip(loaded, targets):
             bar = _ProgressBar(scene.name) if show_bar else None
             try:
-                path = render_scene(scene, target, fmt, bar)
+                path = render_scene(scene, target, fmt, bar, scale=scale)
             finally:
                 if bar:
                     bar.close()
@@ -98,7 +102,7 @@ def render(scenes: tuple[str, ...], out: str | None, fmt: str | None, jobs: int,
                 click.echo(f"wrote {path}", err=True)
         return
     with ProcessPoolExecutor(max_workers=jobs) as pool:  # scenes hold closures: workers load their own file
-        futures = [pool.submit(render_file, f, target, fmt) for f, target in zip(files, targets)]
+        futures = [pool.submit(render_file, f, target, fmt, scale=scale) for f, target in zip(files, targets)]
         for future in futures:
             path = future.result()
             if not quiet:

@@ -86,6 +86,7 @@ class Picture:
     loss_axes: object | None = None
     surface_axes: object | None = None
     entries: list | None = None         # legend entries in order: a lone run's Track, or a Swarm
+    scale: float = 1.0                  # pixels per point (the scene's resolution multiplier)
 
     def __post_init__(self):
         if self.entries is None:
@@ -140,7 +141,7 @@ def build(traj: Trajectories) -> Picture:
     scene = traj.scene
     style = scene.style
     width, height = scene.size
-    fig = Figure(figsize=(width / DPI, height / DPI), dpi=DPI, facecolor="white")
+    fig = Figure(figsize=(width / DPI, height / DPI), dpi=DPI * scene.scale, facecolor="white")
     canvas = FigureCanvasAgg(fig)
     boxes = look.layout(tuple(scene.panels), scene.size)
     ax = fig.add_axes(boxes["main"])
@@ -185,7 +186,7 @@ def build(traj: Trajectories) -> Picture:
         tracks.extend(members)
         entries.append(Swarm(members, color, lines, heads, lrs=lrs))
 
-    pic = Picture(fig, canvas, ax, tracks, None, None, levels, entries=entries)
+    pic = Picture(fig, canvas, ax, tracks, None, None, levels, entries=entries, scale=scene.scale)
     if scene.legend and scene.legend != "none":
         handles = [Line2D([], [], color=e.color, lw=2) if isinstance(e, Track) else
                    Line2D([], [], color=e.color, lw=1.5, marker="o", markersize=HEAD_SIZE) for e in entries]
@@ -319,13 +320,14 @@ def _counter(pic: Picture, legend_box: Bbox | None) -> Counter:
     label_w = int(np.ceil(extent("step")[0]))
     gap = max(int(round(extent("step 0")[0] - extent("step")[0] - extent("0")[0])), 2)
     _, height, descent = extent("step 0123456789")
-    pad = 3
+    pad = round(3 * pic.scale)
     n = len(str(max(pic.steps, 0)))
     w = label_w + gap + n * cell + 2 * pad
     h = int(np.ceil(height)) + 2 * pad
     ax = pic.axes.get_window_extent(renderer)
-    left, right = ax.x0 + COUNTER_MARGIN, ax.x1 - COUNTER_MARGIN - w
-    bottom, top = ax.y0 + COUNTER_MARGIN, ax.y1 - COUNTER_MARGIN - h
+    margin = COUNTER_MARGIN * pic.scale
+    left, right = ax.x0 + margin, ax.x1 - margin - w
+    bottom, top = ax.y0 + margin, ax.y1 - margin - h
     corners = [(right, bottom), (right, top), (left, bottom), (left, top)]
     for x0, y0 in corners:
         bounds = Bbox.from_bounds(round(x0), round(y0), w, h)
@@ -362,7 +364,7 @@ def _place_legend(pic: Picture, best: bool) -> Bbox | None:
             (e.line if isinstance(e, Track) else e.lines).set_data([], [])
         frac = box.transformed(pic.axes.transAxes.inverted())
         pic.legend.set_loc((frac.x0, frac.y0))
-    return pic.legend.get_window_extent(renderer).padded(6)
+    return pic.legend.get_window_extent(renderer).padded(6 * pic.scale)
 
 
 def _joined(pieces: list[np.ndarray]) -> np.ndarray:

@@ -28,7 +28,7 @@ from matplotlib.transforms import Bbox, IdentityTransform
 from ._mpl_internals import Stamp, pen, text_areas
 from .figure import Picture, Swarm, Track
 
-REACH = 1.5     # pixels of antialiasing beyond half the line width
+REACH = 1.5     # points of antialiasing beyond half the line width (pixels at scale 1)
 
 
 def frame_steps(steps: int, max_frames: int) -> np.ndarray:
@@ -184,7 +184,7 @@ class _Path:
         self.track = t
         self.last = t.last
         self.pixels = anim.pic.axes.transData.transform(t.run.points)
-        self.boxes = _segment_boxes(self.pixels, t.line.get_linewidth() / 2 + REACH)
+        self.boxes = _segment_boxes(self.pixels, (t.line.get_linewidth() / 2 + REACH) * anim.pic.scale)
         self.pen = pen(anim.renderer, t.line)
         self.stamp = Stamp(anim.renderer, t.dot)
         self.loss_stamp = Stamp(anim.renderer, t.loss_dot) if t.loss_dot is not None else None
@@ -209,7 +209,7 @@ class _Swarm:
                        if swarm.surf_lines is not None else None)
         with np.errstate(invalid="ignore"):
             self.pixels = pic.axes.transData.transform(self.points.reshape(-1, 2)).reshape(self.points.shape)
-            reach = REACH + swarm.lines.get_linewidth() / 2
+            reach = (REACH + swarm.lines.get_linewidth() / 2) * pic.scale
             self.lo = np.minimum(self.pixels[:, :-1], self.pixels[:, 1:]) - reach   # NaN past a run's end
             self.hi = np.maximum(self.pixels[:, :-1], self.pixels[:, 1:]) + reach
             (x0, x1), (y0, y1) = pic.axes.get_xlim(), pic.axes.get_ylim()
@@ -300,7 +300,7 @@ class _Legend:
         self.pic, self.canvas, self.now = pic, pic.canvas, pixels_now
         legend = pic.legend
         pic.figure.draw_artist(legend)
-        self.base = self.canvas.copy_from_bbox(legend.get_frame().get_window_extent().padded(1.5))
+        self.base = self.canvas.copy_from_bbox(legend.get_frame().get_window_extent().padded(1.5 * pic.scale))
         self.texts = legend.get_texts()
         self.changing = [i for i, e in enumerate(pic.entries) if e.lrs is not None]
         self.cells: dict[tuple[int, str], object] = {}

@@ -36,6 +36,8 @@ SCENE_KEYS: dict[str, Field] = {f.name: f for f in (
     Field("output", None, "custom", shown="outputs/<scene name>.gif",
           help="where `optviz render` writes (relative to the current folder); the extension picks the format"),
     Field("size", (720, 432), "int_pair", minimum=64, maximum=4096, help="picture size in pixels [width, height]"),
+    Field("scale", 1.0, "float", minimum=0.25, maximum=8,
+          help="resolution multiplier, text and lines scaling along (2: sharp on high-DPI screens and in print)"),
     Field("fps", 20, "float", exclusive_minimum=0, maximum=100,
           help="frames per second (20 = 50 ms a frame, as in the post)"),
     Field("frames", 500, "int", minimum=2, maximum=5000,

@@ -40,7 +40,8 @@ class Scene:
     title: str | None = None
     description: str | None = None
     output: str | None = None
-    size: tuple[int, int] = (720, 432)   # pixels
+    size: tuple[int, int] = (720, 432)   # pixels at scale 1
+    scale: float = 1.0                   # resolution multiplier: the picture is size * scale pixels
     fps: float = 20.0
     max_frames: int = 500                # cap: more steps than this are evenly thinned
     pause: float = 1.0                   # seconds the last frame stays
