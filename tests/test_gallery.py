@@ -11,6 +11,7 @@ import re
 import shutil
 import subprocess
 import threading
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -41,10 +42,13 @@ def write_scenes(root):
 
 
 def fake_render(path, out=None, fmt=None, progress=None):
-    """A stand-in for the renderer: a real two-frame GIF of the scene's size, made quickly."""
+    """A stand-in for the renderer: a real two-frame GIF of the scene's size, made quickly (and a stub page)."""
     from optviz.scenes.load import load
 
     size = load(path).size
+    if fmt == "html":
+        Path(out).write_text("<!DOCTYPE html>\n<title>player</title>\n")
+        return out
     frames = [Image.new("RGB", size, c) for c in ("white", "black")]
     frames[0].save(out, save_all=True, append_images=frames[1:], duration=50, loop=0)
     return out
