@@ -243,7 +243,8 @@ pre { overflow-x: auto; margin: .5rem 0; padding: .75rem; background: var(--code
 
 
 def page(entries: list[_Entry], version: str) -> str:
-    """The gallery's HTML: self-contained (inline CSS, no scripts, nothing fetched but the images beside it)."""
+    """The gallery's HTML: self-contained (inline CSS, no scripts, nothing fetched but the images beside it;
+    each card links its scene's interactive page)."""
     groups: dict[str, list[_Entry]] = {}
     for entry in entries:
         groups.setdefault(entry.folder, []).append(entry)
