@@ -221,6 +221,23 @@
     });
   }
 
+  function ring() {
+    var run = tipRun.run, i = tipRun.i, e = entries[run.entry];
+    var x = Math.floor(run.cx[i] + 0.5) + 0.5, y = Math.floor(run.cy[i] + 0.5) + 0.5;
+    var r = e.dot.radius + e.dot.edge + 3 * data.scale;
+    ctx.save();
+    clipTo(data.main.clip);
+    ctx.beginPath();
+    ctx.arc(x, y, r, 0, 2 * Math.PI);
+    ctx.lineWidth = 3 * data.scale;
+    ctx.strokeStyle = "#fff";
+    ctx.stroke();
+    ctx.lineWidth = 1.5 * data.scale;
+    ctx.strokeStyle = e.color;
+    ctx.stroke();
+    ctx.restore();
+  }
+
   function draw() {
     ctx.clearRect(0, 0, PW, PH);
     var swarmsLaid = false;
@@ -233,11 +250,13 @@
       }
     });
     drawTop(step);
+    if (tipRun !== null) ring();
   }
 
   // --- state and its display -------------------------------------------------------------------------------
 
   function show() {
+    if (tipRun !== null && !showable(tipRun)) hideTip();
     draw();
     slider.value = String(step);
     slider.setAttribute("aria-valuetext", "step " + step + " of " + steps);
@@ -250,7 +269,7 @@
         if (label.textContent !== text) label.textContent = text;
       }
     });
-    if (tipRun !== null) showTip(tipRun.run, tipRun.i);
+    if (tipRun !== null) placeTip();
   }
 
   function setStep(k) {
@@ -356,17 +375,20 @@
     return best;
   }
 
-  function showTip(run, i) {
-    if (!visible[run.entry] || i > Math.min(step, run.last)) { hideTip(); return; }
-    var e = entries[run.entry];
-    tipRun = { run: run, i: i };
+  function showable(hit) {
+    return visible[hit.run.entry] && hit.i <= Math.min(step, hit.run.last);
+  }
+
+  // The readout names the point under the pointer (ringed on the canvas): run, step, position, loss, lr.
+  function placeTip() {
+    var run = tipRun.run, i = tipRun.i, e = entries[run.entry];
     tip.style.setProperty("--c", e.color);
     tip.textContent = run.label + "\nstep " + i + (run.diverged === i ? " (diverged)" : "") +
       "\nx " + number(run.xs[i]) + "   y " + number(run.ys[i]) +
       "\nloss " + number(run.loss[i]) + "\nlr " + g3(lrAt(run, i));
     tip.hidden = false;
-    var rect = canvas.getBoundingClientRect(), k = rect.width / PW;
-    var px = run.cx[i] * k, py = run.cy[i] * (rect.height / PH);
+    var rect = canvas.getBoundingClientRect();
+    var px = run.cx[i] * (rect.width / PW), py = run.cy[i] * (rect.height / PH);
     var left = px + 12, top = py + 12;
     if (left + tip.offsetWidth > stage.clientWidth) left = Math.max(0, px - 12 - tip.offsetWidth);
     if (top + tip.offsetHeight > rect.height) top = Math.max(0, py - 12 - tip.offsetHeight);
@@ -381,8 +403,11 @@
 
   function onPointer(event) {
     var hit = nearest(event);
-    if (hit) showTip(hit.run, hit.i);
-    else hideTip();
+    if (hit === null && tipRun === null) return;
+    if (hit !== null && tipRun !== null && hit.run === tipRun.run && hit.i === tipRun.i) return;
+    if (hit === null) hideTip();
+    else { tipRun = hit; placeTip(); }
+    draw();
   }
 
   // --- layout: overlays scale with the picture; the legend moves below it when too small to read -------
@@ -400,7 +425,6 @@
   function toggle(n) {
     visible[n] = !visible[n];
     legendButtons[n].setAttribute("aria-pressed", String(visible[n]));
-    if (tipRun && tipRun.run.entry === n) hideTip();
     show();
   }
 
@@ -428,7 +452,9 @@
     window.addEventListener("keydown", onKey);
     canvas.addEventListener("pointermove", onPointer);
     canvas.addEventListener("pointerdown", onPointer);
-    canvas.addEventListener("pointerleave", function (event) { if (event.pointerType === "mouse") hideTip(); });
+    canvas.addEventListener("pointerleave", function (event) {
+      if (event.pointerType === "mouse" && tipRun !== null) { hideTip(); draw(); }
+    });
     if (typeof ResizeObserver === "function") new ResizeObserver(layout).observe(stage);
     else window.addEventListener("resize", layout);
     layout();
