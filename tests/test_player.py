@@ -90,7 +90,8 @@ def test_every_shipped_scene_gives_a_page_smaller_than_its_gif(pages):
 
 
 def test_the_same_scene_gives_the_same_bytes(pages, tmp_path):
-    again = optviz.render(optviz.load(ROOT / "configs" / "swarm.yaml"), tmp_path / "swarm.html")
+    again = optviz.render(optviz.load(ROOT / "configs" / "swarm.yaml"), tmp_path / "swarm", format="html")
+    assert again.path == tmp_path / "swarm.html" and again.format == "html"
     assert again.path.read_bytes() == pages["swarm"].read_bytes()
 
 
