@@ -64,7 +64,7 @@ class HtmlWriter(Writer):
 
     def finish(self) -> None:
         traj, pic, anim = self.movie.source
-        self.path.write_bytes(page(traj, pic, anim, self.movie).encode("utf-8"))
+        self.path.write_bytes(page(traj, pic, anim).encode("utf-8"))
 
 
 class Pack:
@@ -93,10 +93,10 @@ class Pack:
                 "data": base64.b64encode(zlib.compress(planes, 9)).decode("ascii")}
 
 
-def page(traj, pic, anim, movie: Movie) -> str:
+def page(traj, pic, anim) -> str:
     """The whole page: markup, style, the scene's data and the player."""
     scene = traj.scene
-    data = scene_data(traj, pic, anim, movie)
+    data = scene_data(traj, pic, anim)
     title = scene.title or scene.name
     width, height = scene.size
     png = base64.b64encode(background_png(pic, anim)).decode("ascii")
@@ -159,9 +159,10 @@ def page(traj, pic, anim, movie: Movie) -> str:
     return "\n".join(lines)
 
 
-def scene_data(traj, pic, anim, movie: Movie) -> dict:
-    """What the player needs, as plain JSON: sizes, transforms, clip boxes, styles, entries, runs and packs."""
-    from ..figure import Swarm, entry_label  # lazy: the figure module loads matplotlib's Figure; writers load with the scene format
+def scene_data(traj, pic, anim) -> dict:
+    """What the player needs, as plain JSON: sizes, transforms, clip boxes, styles, entries, runs and packs.
+    Positions, colours, styles and texts are read from the picture, so the page shows what the GIF shows."""
+    from ..figure import Swarm, entry_label  # lazy: matplotlib's Figure loads only when a page is written
     from ..frames import frame_steps  # lazy: as above
 
     scene = traj.scene
@@ -175,6 +176,7 @@ def scene_data(traj, pic, anim, movie: Movie) -> dict:
         tracks = entry.tracks if swarm else [entry]
         pack, store = (1, compact) if swarm else (0, precise)
         template = entry_label(entry, lr=LR_MARK)
+        first = tracks[0].run
         lines = (entry.lines, entry.heads, entry.loss_lines, entry.loss_heads, entry.surf_lines, entry.surf_heads) \
             if swarm else (entry.line, entry.dot, entry.loss_line, entry.loss_dot, entry.surf_line, entry.surf_dot)
         entries.append({
@@ -183,7 +185,7 @@ def scene_data(traj, pic, anim, movie: Movie) -> dict:
             "color": entry.color,
             "swarm": swarm,
             "runs": [index[id(t.run)] for t in tracks],
-            "lrs": precise.add(entry.lrs) if entry.lrs is not None and LR_MARK in template else None,
+            "lrs": precise.add(first.lrs) if first.spec.schedule is not None else None,
             "line": _stroke(lines[0], scale), "dot": _marker(lines[1], scale),
             "lossLine": _stroke(lines[2], scale), "lossDot": _marker(lines[3], scale),
             "surfLine": _stroke(lines[4], scale), "surfDot": _marker(lines[5], scale),
@@ -191,8 +193,9 @@ def scene_data(traj, pic, anim, movie: Movie) -> dict:
         for t in tracks:
             run = t.run
             record = {"label": run.spec.label, "entry": n, "pack": pack, "lr": float(run.spec.lr),
-                      "diverged": None if run.diverged_at is None else int(run.diverged_at), "x": store.add(run.points[:, 0]), "y": store.add(run.points[:, 1]),
-                      "loss": store.add(run.loss), "lossPx": None, "surfPx": None}
+                      "diverged": None if run.diverged_at is None else int(run.diverged_at),
+                      "x": store.add(run.points[:, 0]), "y": store.add(run.points[:, 1]), "loss": store.add(run.loss),
+                      "lossPx": None, "surfPx": None}
             if pic.loss_axes is not None:
                 steps = np.arange(len(run.loss), dtype=float)
                 with np.errstate(all="ignore"):
