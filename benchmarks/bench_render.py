@@ -6,6 +6,10 @@ as its own process, timed whole, imports and simulation included, so neither get
 ``--repeat`` runs is reported for each (other processes on a small machine only ever add time).
 
     python benchmarks/bench_render.py [--repeat N] [--keep DIR]
+
+A second part renders every scene under ``configs/`` both as its GIF and as its interactive page (at the scene's
+own size) and prints both sizes: the page, which holds the background, every point and the player, should be
+the smaller.
 """
 from __future__ import annotations
 
@@ -14,7 +18,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+
+CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 
 SCENE = {
     "function": "beale",
@@ -98,6 +105,32 @@ def run_common(out: str) -> None:
     anim.save(out, writer=PillowWriter(fps=scene.fps), dpi=72)
 
 
+def gif_and_page(scene: str, folder: str) -> tuple[str, int, int]:
+    """One scene rendered both ways from the same trajectories: (name, GIF bytes, page bytes)."""
+    import optviz
+
+    traj = optviz.simulate(optviz.load(scene))
+    gif = optviz.render(traj, Path(folder) / f"{traj.scene.name}.gif").path
+    page = optviz.render(traj, Path(folder) / f"{traj.scene.name}.html").path
+    return traj.scene.name, gif.stat().st_size, page.stat().st_size
+
+
+def page_sizes(folder: Path) -> None:
+    folder.mkdir(exist_ok=True)
+    scenes = sorted(str(p) for p in CONFIGS.rglob("*.yaml"))
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        sizes = list(pool.map(gif_and_page, scenes, [str(folder)] * len(scenes)))
+    print()
+    print("Every scene in configs/ as a GIF and as an interactive page (scale 1)")
+    print(f"{'':28s}{'GIF':>10s}{'page':>10s}{'page/GIF':>10s}")
+    for name, gif, page in sizes:
+        print(f"{name:28s}{gif / 1024:7.0f} KB{page / 1024:7.0f} KB{page / gif:10.2f}")
+    ratios = [page / gif for _, gif, page in sizes]
+    smaller = sum(r < 1 for r in ratios)
+    print(f"ratio: pages are {min(ratios):.2f}-{max(ratios):.2f}x their GIF's size; "
+          f"{smaller} of {len(ratios)} are smaller")
+
+
 def timed(mode: str, out: Path) -> float:
     start = time.perf_counter()
     subprocess.run([sys.executable, __file__, "--mode", mode, "--out", str(out)], check=True)
@@ -109,7 +142,7 @@ def main() -> None:
     parser.add_argument("--mode", choices=["optviz", "common"], help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     parser.add_argument("--repeat", type=int, default=3, help="runs of each way; the fastest counts (default 3)")
-    parser.add_argument("--keep", metavar="DIR", help="keep both GIFs in DIR")
+    parser.add_argument("--keep", metavar="DIR", help="keep the GIFs and pages in DIR")
     args = parser.parse_args()
     if args.mode:
         {"optviz": run_optviz, "common": run_common}[args.mode](args.out)
@@ -122,12 +155,14 @@ def main() -> None:
         for mode in ("optviz", "common"):
             out = folder / f"bench-{mode}.gif"
             results[mode] = (min(timed(mode, out) for _ in range(max(args.repeat, 1))), out.stat().st_size)
-    (t_o, s_o), (t_c, s_c) = results["optviz"], results["common"]
-    print(f"Beale, 5 optimizers, 300 steps, 150 frames, 600x450 px (whole process, best of {max(args.repeat, 1)})")
-    print(f"{'':28s}{'time':>10s}{'size':>12s}")
-    print(f"{'optviz':28s}{t_o:9.2f}s{s_o / 1024:9.0f} KB")
-    print(f"{'FuncAnimation + PillowWriter':28s}{t_c:9.2f}s{s_c / 1024:9.0f} KB")
-    print(f"ratio: {t_c / t_o:.1f}x faster, {s_c / s_o:.1f}x smaller")
+        (t_o, s_o), (t_c, s_c) = results["optviz"], results["common"]
+        print(f"Beale, 5 optimizers, 300 steps, 150 frames, 600x450 px (whole process, best of "
+              f"{max(args.repeat, 1)})")
+        print(f"{'':28s}{'time':>10s}{'size':>12s}")
+        print(f"{'optviz':28s}{t_o:9.2f}s{s_o / 1024:9.0f} KB")
+        print(f"{'FuncAnimation + PillowWriter':28s}{t_c:9.2f}s{s_c / 1024:9.0f} KB")
+        print(f"ratio: {t_c / t_o:.1f}x faster, {s_c / s_o:.1f}x smaller", flush=True)
+        page_sizes(folder / "pages")
 
 
 if __name__ == "__main__":

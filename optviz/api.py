@@ -6,10 +6,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Iterable
 
-from .errors import SceneError
+from .draw.writers import WRITERS
+from .errors import SceneError, SceneErrors
+from .fields import Problems
 from .scenes.keys import SCENE_KEYS
 from .scenes.load import load
 from .scenes.record import Scene
+from .scenes.source import parse_yaml, read_text
 from .simulate import Trajectories, simulate
 
 Progress = Callable[[int, int], None]
@@ -36,6 +39,26 @@ def check_scale(scale: float | None) -> None:
             raise SceneError(problems[0][1], path="--scale")
 
 
+def check_output(scene: Scene, path: Path, fmt: str | None = None, scale: float | None = None,
+                 file: str | os.PathLike | None = None) -> None:
+    """Whether the output's format can show ``scene`` (a page has limits a GIF has not), before any work.
+    ``file``: the scene file, for messages that name its line."""
+    writer = WRITERS.get((fmt or path.suffix.lstrip(".") or "gif").lower())
+    if writer is None:
+        return  # an unknown format is the renderer's to report
+    found = writer.problems(scene if scale is None else replace(scene, scale=float(scale)))
+    if not found:
+        return
+    lines = parse_yaml(read_text(file), file=str(file))[1] if file is not None else None
+    p = Problems(lines, None if file is None else str(file))
+    for key, message in found:
+        if key == "scale" and scale is not None:
+            p.items.append(SceneError(message, path="--scale"))  # the command line's, not the file's
+        else:
+            p.add(key, message)
+    raise SceneErrors(p.items)
+
+
 def render_scene(scene: Scene | Trajectories, out: str | os.PathLike | None = None, fmt: str | None = None,
                  progress: Progress | None = None, scale: float | None = None) -> Path:
     """Simulate (unless given trajectories) and render; returns the written path. ``scale`` overrides the
@@ -44,10 +67,12 @@ def render_scene(scene: Scene | Trajectories, out: str | os.PathLike | None = No
     if scale is not None:
         scene = (replace(scene, scene=replace(scene.scene, scale=float(scale))) if isinstance(scene, Trajectories)
                  else replace(scene, scale=float(scale)))
+    plain = scene.scene if isinstance(scene, Trajectories) else scene
+    path = output_path(plain, out, fmt)
+    check_output(plain, path, fmt)
     from .draw.animate import render  # lazy: matplotlib loads only when something is drawn (keeps `import optviz` light)
 
     traj = scene if isinstance(scene, Trajectories) else simulate(scene)
-    path = output_path(traj.scene, out, fmt)
     return render(traj, path, fmt, progress=progress)
 
 

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import base64
+import html
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +17,8 @@ _MIME = {"gif": "image/gif", "png": "image/png", "mp4": "video/mp4"}
 
 @dataclass(frozen=True)
 class Animation:
-    """A rendered file. Jupyter displays it inline (``_repr_html_``; ``_repr_png_`` for a png)."""
+    """A rendered file. Jupyter displays it inline (``_repr_html_``, an html page as its interactive player;
+    ``_repr_png_`` for a png)."""
 
     path: Path
 
@@ -24,6 +27,8 @@ class Animation:
         return self.path.suffix.lower().lstrip(".")
 
     def _repr_html_(self) -> str:
+        if self.format == "html":
+            return _inline_page(self.path.read_text(encoding="utf-8"), self.path.name)
         data = base64.b64encode(self.path.read_bytes()).decode("ascii")
         mime = _MIME[self.format]
         if self.format == "mp4":
@@ -35,6 +40,20 @@ class Animation:
 
     def __fspath__(self) -> str:
         return os.fspath(self.path)
+
+
+#: Room below the picture for the player's controls (one row at notebook widths) and the page's margins.
+CONTROLS_HEIGHT = 64
+
+
+def _inline_page(page: str, name: str) -> str:
+    """The player in an iframe of its own (its script and ids stay apart from the notebook's), sized to the
+    picture plus its controls. ``sandbox``: the page may run its script but cannot reach the notebook."""
+    found = re.search(r'<img class="optviz-background"[^>]* width="(\d+)" height="(\d+)"', page)
+    width, height = (int(found.group(1)), int(found.group(2))) if found else (720, 432)
+    return (f'<iframe srcdoc="{html.escape(page, quote=True)}" sandbox="allow-scripts" title="{html.escape(name)}" '
+            f'style="width: 100%; max-width: {width + 16}px; height: {height + CONTROLS_HEIGHT}px; border: 0">'
+            "</iframe>")
 
 
 def render(scene: Scene | Trajectories, out: str | os.PathLike | None = None, format: str | None = None,

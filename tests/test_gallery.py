@@ -11,6 +11,7 @@ import re
 import shutil
 import subprocess
 import threading
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -41,10 +42,13 @@ def write_scenes(root):
 
 
 def fake_render(path, out=None, fmt=None, progress=None):
-    """A stand-in for the renderer: a real two-frame GIF of the scene's size, made quickly."""
+    """A stand-in for the renderer: a real two-frame GIF of the scene's size, made quickly (and a stub page)."""
     from optviz.scenes.load import load
 
     size = load(path).size
+    if fmt == "html":
+        Path(out).write_text("<!DOCTYPE html>\n<title>player</title>\n")
+        return out
     frames = [Image.new("RGB", size, c) for c in ("white", "black")]
     frames[0].save(out, save_all=True, append_images=frames[1:], duration=50, loop=0)
     return out
@@ -163,6 +167,35 @@ def test_a_failed_render_keeps_the_others_and_writes_no_page(tmp_path, monkeypat
     assert list(json.loads((out / ".gallery.json").read_text())["outputs"]) == ["adam & sgd.gif"]
     monkeypatch.setattr(api, "render_file", fake_render)
     assert build_gallery(tmp_path / "scenes", out).rendered == [out / "bowl.gif"]
+
+
+def test_each_card_links_its_scenes_interactive_page(tmp_path, monkeypatch):
+    calls = []
+
+    def recording(path, out=None, fmt=None, progress=None):
+        calls.append((Path(path).name, Path(out).name, fmt))
+        return fake_render(path, out, fmt, progress)
+
+    monkeypatch.setattr(api, "render_file", recording)
+    write_scenes(tmp_path / "scenes")
+    (tmp_path / "scenes" / "index.yaml").write_text(SCENE.format(title="Named like the page", description="d",
+                                                                 width=160, height=120))
+    (tmp_path / "scenes" / "huge.yaml").write_text(SCENE.format(title="Too big for a page", description="d",
+                                                                width=4096, height=4096) + "scale: 2\n")
+    out = tmp_path / "out"
+    result = build_gallery(tmp_path / "scenes", out)
+    assert ("bowl.yaml", "bowl.gif", "gif") in calls and ("bowl.yaml", "bowl.html", "html") in calls
+    assert ("index.yaml", "index-2.html", "html") in calls              # the gallery's own page keeps its name
+    assert ("huge.yaml", "huge.gif", "gif") in calls and not any(c[1] == "huge.html" for c in calls)
+    page = result.index.read_text()
+    assert '<a href="bowl.html">Interactive version</a>' in page
+    assert '<a href="adam%20%26%20sgd.html">Interactive version</a>' in page
+    assert '<a href="index-2.html">Interactive version</a>' in page and "huge.html" not in page
+    assert page.startswith("<!DOCTYPE html>") and "optviz gallery" in page
+    calls.clear()
+    (out / "bowl.html").unlink()                                          # a missing page is made again
+    assert build_gallery(tmp_path / "scenes", out).rendered == [out / "bowl.gif"]
+    assert ("bowl.yaml", "bowl.html", "html") in calls
 
 
 class _Structure(html.parser.HTMLParser):

@@ -80,7 +80,7 @@ def render(scenes: tuple[str, ...], out: str | None, fmt: str | None, jobs: int,
       optviz render configs/rosenbrock.yaml --format png --scale 3 -o rosenbrock.png
     """
     # lazy: a command imports only what it uses, so `optviz --help` and completion stay fast
-    from ..api import check_scale, output_path, render_file, render_scene, scene_files
+    from ..api import check_output, check_scale, output_path, render_file, render_scene, scene_files
     from ..scenes.load import load
 
     check_scale(scale)
@@ -89,6 +89,8 @@ def render(scenes: tuple[str, ...], out: str | None, fmt: str | None, jobs: int,
     several = len(loaded) > 1
     targets = [output_path(s, Path(out) / f"{s.name}.{fmt or 'gif'}" if (out and several) else out, fmt)
                for s in loaded]
+    for f, s, target in zip(files, loaded, targets):
+        check_output(s, target, fmt, scale, file=f)
     show_bar = not quiet and sys.stderr.isatty()
     if jobs == 1 or not several:
         for scene, target in zip(loaded, targets):

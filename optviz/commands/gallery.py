@@ -1,4 +1,5 @@
-"""A folder of scenes -> their GIFs and one static ``index.html`` showing each with its command and source.
+"""A folder of scenes -> their GIFs, their interactive pages and one static ``index.html`` showing each with its
+command and source.
 
 Rerunning is cheap: ``.gallery.json`` beside the images records which scene file (hash, mtime) and which optviz
 version made each image, and only scenes whose record no longer matches are rendered again.
@@ -20,6 +21,7 @@ from urllib.parse import quote
 from .. import api
 from .. import _version
 from ..atomic import write_bytes_atomic
+from ..draw.writers import WRITERS
 from ..errors import SceneError, SceneErrors, problems_of
 from ..scenes.load import load
 from ..scenes.record import Scene
@@ -53,13 +55,19 @@ class _Entry:
     folder: str         # parent folder relative to the scene folder, posix; "" for the folder itself
     image: Path         # <out>/<name>.gif
 
+    @property
+    def player(self) -> Path | None:
+        """<out>/<name>.html, the scene's interactive page; None if a page cannot show the scene."""
+        return None if WRITERS["html"].problems(self.scene) else self.image.with_suffix(".html")
+
     def record(self, version: str) -> dict:
         return {"scene": str(self.path), "sha256": self.digest, "mtime_ns": self.mtime_ns, "optviz": version}
 
 
 def build_gallery(scene_dir: str | os.PathLike = "configs", out_dir: str | os.PathLike = "outputs", jobs: int = 1,
                   echo: Echo | None = None, force: bool = False) -> GalleryResult:
-    """Render every scene under ``scene_dir`` to ``<out_dir>/<name>.gif`` and write ``<out_dir>/index.html``.
+    """Render every scene under ``scene_dir`` to ``<out_dir>/<name>.gif`` and its interactive page
+    ``<out_dir>/<name>.html``, and write ``<out_dir>/index.html`` linking both.
 
     Scenes are all validated before anything renders. Images whose scene file and optviz version are unchanged
     since they were made are kept (unless ``force``). ``jobs`` > 1 renders in that many processes.
@@ -124,13 +132,14 @@ def _entries(scene_dir: Path, out: Path) -> list[_Entry]:
     if problems:
         raise SceneErrors(problems)
     names = _unique_names([(scene.name, folder) for _, scene, _, _, _, folder in loaded],
-                          root.resolve().name or "scenes")
+                          root.resolve().name or "scenes", taken={Path(INDEX).stem})
     return [_Entry(path, scene, text, digest, mtime_ns, folder, out / f"{name}.gif")
             for (path, scene, text, digest, mtime_ns, folder), name in zip(loaded, names)]
 
 
-def _unique_names(items: list[tuple[str, str]], root_name: str) -> list[str]:
-    """The scene's own name, unless another scene shares it: then prefix its folder (``blog-adam``)."""
+def _unique_names(items: list[tuple[str, str]], root_name: str, taken: set[str] = frozenset()) -> list[str]:
+    """The scene's own name, unless another scene shares it: then prefix its folder (``blog-adam``).
+    Names in ``taken`` (the gallery's own page) are numbered away."""
     counts: dict[str, int] = {}
     for name, _ in items:
         counts[name] = counts.get(name, 0) + 1
@@ -139,7 +148,7 @@ def _unique_names(items: list[tuple[str, str]], root_name: str) -> list[str]:
         if counts[name] > 1:
             name = "-".join([*(folder.split("/") if folder else [root_name]), name])
         names.append(name)
-    return _numbered(names)  # still clashing (a.yaml and a.yml side by side): numbered in scene order
+    return _numbered(names, taken)  # still clashing (a.yaml and a.yml side by side): numbered in scene order
 
 
 def _up_to_date(entry: _Entry, record: dict | None, version: str) -> bool:
@@ -147,8 +156,9 @@ def _up_to_date(entry: _Entry, record: dict | None, version: str) -> bool:
     del made["scene"]  # informational: a moved but unchanged scene makes the same picture
     if not isinstance(record, dict) or any(record.get(key) != value for key, value in made.items()):
         return False
+    made_files = [entry.image] + ([entry.player] if entry.player else [])
     try:
-        return entry.image.stat().st_mtime_ns >= entry.mtime_ns
+        return all(f.stat().st_mtime_ns >= entry.mtime_ns for f in made_files)
     except OSError:
         return False
 
@@ -173,7 +183,7 @@ def _render_all(todo: list[_Entry], jobs: int):
     if jobs == 1 or len(todo) < 2:
         for entry in todo:
             try:
-                _render_one(str(entry.path), str(entry.image))
+                _render_one(str(entry.path), str(entry.image), entry.player and str(entry.player))
             except Exception as exc:
                 yield entry, exc
             else:
@@ -181,7 +191,8 @@ def _render_all(todo: list[_Entry], jobs: int):
         return
     pool = ProcessPoolExecutor(max_workers=min(jobs, len(todo)))
     try:  # scenes hold closures, so each worker loads its own file by path
-        futures: list[Future] = [pool.submit(_render_one, str(e.path), str(e.image)) for e in todo]
+        futures: list[Future] = [pool.submit(_render_one, str(e.path), str(e.image), e.player and str(e.player))
+                                 for e in todo]
         for entry, future in zip(todo, futures):
             error = future.exception()
             yield entry, error
@@ -191,8 +202,10 @@ def _render_all(todo: list[_Entry], jobs: int):
     pool.shutdown()
 
 
-def _render_one(scene: str, image: str) -> None:
+def _render_one(scene: str, image: str, player: str | None) -> None:
     api.render_file(scene, image, "gif")
+    if player is not None:
+        api.render_file(scene, player, "html")
 
 
 def _raise(failures: list[BaseException]) -> None:
@@ -230,7 +243,8 @@ pre { overflow-x: auto; margin: .5rem 0; padding: .75rem; background: var(--code
 
 
 def page(entries: list[_Entry], version: str) -> str:
-    """The gallery's HTML: self-contained (inline CSS, no scripts, nothing fetched but the images beside it)."""
+    """The gallery's HTML: self-contained (inline CSS, no scripts, nothing fetched but the images beside it;
+    each card links its scene's interactive page)."""
     groups: dict[str, list[_Entry]] = {}
     for entry in entries:
         groups.setdefault(entry.folder, []).append(entry)
@@ -294,6 +308,8 @@ def _article(entry: _Entry, anchor: str) -> list[str]:
         lines.append(f'<p class="description">{e(entry.scene.description)}</p>')
     lines += [
         f'<img src="{a(quote(entry.image.name))}" width="{width}" height="{height}" alt="{a(title)}">',
+        *([f'<p class="player"><a href="{a(quote(entry.player.name))}">Interactive version</a>: play, pause, '
+           "scrub and hover the paths for their numbers</p>"] if entry.player else []),
         f'<p class="command"><code>{e(command)}</code></p>',
         f"<details><summary>Scene file <code>{e(str(entry.path))}</code></summary>",
         f"<pre>\n{e(entry.text.rstrip())}</pre>",  # parsers drop the newline right after <pre>, not the text's
@@ -320,9 +336,10 @@ def _ids(wanted: list[str]) -> list[str]:
     return _numbered([re.sub(r"[^\w-]+", "-", raw).strip("-") or "scene" for raw in wanted])
 
 
-def _numbered(names: list[str]) -> list[str]:
-    """Make names unique by numbering repeats (``a``, ``a-2``, ...), keeping their order."""
-    seen: set[str] = set()
+def _numbered(names: list[str], taken: set[str] = frozenset()) -> list[str]:
+    """Make names unique by numbering repeats (``a``, ``a-2``, ...), keeping their order; names in ``taken``
+    count as used."""
+    seen: set[str] = set(taken)
     unique = []
     for name in names:
         candidate, n = name, 1

@@ -115,9 +115,10 @@ def run_colors(traj: Trajectories) -> list[str]:
     return [to_hex(c) for c in look.run_colors([r.spec for r in traj.runs], traj.scene.palette)]
 
 
-def entry_label(entry: Track | Swarm, k: int | None = None) -> str:
-    """An entry's legend text at step ``k``: a scheduled lr shows the value that made the latest step."""
-    lr = look.current_lr(entry.lrs, k)
+def entry_label(entry: Track | Swarm, k: int | None = None, lr: float | str | None = None) -> str:
+    """An entry's legend text at step ``k``: a scheduled lr shows the value that made the latest step.
+    ``lr`` overrides it (the HTML page passes a placeholder that its player fills in at each step)."""
+    lr = look.current_lr(entry.lrs, k) if lr is None else lr
     if isinstance(entry, Swarm):
         return look.swarm_label(entry.tracks[0].run.spec, len(entry.tracks), entry.diverged, lr)
     return look.run_label(entry.run.spec, entry.run.diverged_at, lr)

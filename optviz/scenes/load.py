@@ -76,7 +76,9 @@ def _scene(data: Any, p: Problems, name: str) -> Scene | None:
     render = render_options.settings(data, p)
     if p or objective is None or not runs:
         return None
-    return Scene(function=objective, runs=runs, xlim=defaults.xlim, ylim=defaults.ylim, name=name, **render)
+    built = Scene(function=objective, runs=runs, xlim=defaults.xlim, ylim=defaults.ylim, name=name, **render)
+    render_options.shown_by_output(built, p)
+    return built
 
 
 def _function(value: Any, path: str, p: Problems) -> Objective | None:

@@ -70,6 +70,14 @@ def output(value: Any, p: Problems) -> str | None:
     return path
 
 
+def shown_by_output(scene, p: Problems) -> None:
+    """What the format of the scene's own ``output`` cannot show of it (a page has limits a GIF has not):
+    `validate` accepts only what `render` can draw."""
+    if scene.output:
+        for key, message in WRITERS[Path(scene.output).suffix.lower().lstrip(".")].problems(scene):
+            p.add(key, message)
+
+
 def levels(value: Any, p: Problems) -> Any:
     if isinstance(value, dict):
         checks.known_keys(value, ["logspace", "linspace"], "levels", p)

@@ -42,6 +42,11 @@ class Writer:
         """Why this writer cannot run here (a missing optional dependency), or None."""
         return None
 
+    @classmethod
+    def problems(cls, scene) -> list[tuple[str, str]]:
+        """(key, why) for each setting of ``scene`` this format cannot show; checked before any work."""
+        return []
+
     def setup(self, path: Path, movie: Movie) -> None:
         raise NotImplementedError
 

@@ -1,0 +1,355 @@
+"""The HTML writer: one self-contained page per scene that plays, pauses, scrubs and explains the race.
+
+A GIF can only be watched. The page holds the renderer's own background (contours, axes, labels, minima) as a
+PNG, every point of every run as numbers, and a small player (``player.js`` and ``player.css`` beside this
+module) that draws the paths and dots on a canvas with the axes' own data-to-pixel transform, so its last
+frame puts the dots on the GIF's pixels. Nothing is fetched: no CDN, no font, no request of any kind.
+
+The numbers are packed small. Lone runs are float64 (``optviz trace``'s numbers, exactly); a swarm's many runs
+are float32 (a page must stay smaller than the GIF, and 7 digits are far finer than a pixel). Each sequence is
+XOR-ed with its previous value (neighbouring points share their high bits), the bytes are split into planes and
+deflated; the browser inflates them with its built-in DecompressionStream.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import zlib
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from ..._version import __version__
+from .base import Movie, Writer, register_writer
+from .gif import make_palette
+
+MAX_PIXELS = 4096 * 4096     # the largest canvas every browser draws (iPhones' Safari stops at 16.7 Mpx)
+MAX_POINTS = 1_000_000       # every point is kept in memory, drawn each frame and searched on hover
+LR_MARK = "\ue000"           # stands in a legend text for the current lr, which the player fills in
+
+_CAPS = {"butt": "butt", "round": "round", "projecting": "square"}
+
+
+@register_writer
+class HtmlWriter(Writer):
+    """A still writer: the page is built from the picture and its trajectories (``movie.source``), not from
+    frames; the player draws its own."""
+
+    name = "html"
+    still = True
+
+    @classmethod
+    def problems(cls, scene) -> list[tuple[str, str]]:
+        found = []
+        width, height = (int(round(v * scene.scale)) for v in scene.size)
+        if width * height > MAX_PIXELS:
+            found.append(("scale", f"{scene.size[0]}x{scene.size[1]} at scale {scene.scale:g} is {width}x{height} "
+                                  f"pixels; a page's canvas holds at most {MAX_PIXELS} (4096x4096, the limit on "
+                                  "iPhones): lower size or scale, or render a gif"))
+        points = sum(run.steps + 1 for run in scene.runs)
+        if points > MAX_POINTS:
+            found.append(("steps", f"the page would hold {points} points ({len(scene.runs)} runs); it holds at "
+                                   f"most {MAX_POINTS}: use fewer steps, runs or starts, or render a gif"))
+        return found
+
+    def setup(self, path: Path, movie: Movie) -> None:
+        self.path, self.movie = path, movie
+
+    def grab_frame(self, rgba: np.ndarray) -> None:
+        """The page draws its own frames."""
+
+    def finish(self) -> None:
+        traj, pic, anim = self.movie.source
+        self.path.write_bytes(page(traj, pic, anim).encode("utf-8"))
+
+
+class Pack:
+    """Number sequences of one float type, stored small (see the module docstring); ``add`` returns the
+    sequence's index, which the page's data uses to find it."""
+
+    def __init__(self, dtype: str):
+        self.dtype = np.dtype(dtype)
+        self.parts: list[np.ndarray] = []
+        self.seqs: list[tuple[int, int]] = []
+        self.size = 0
+
+    def add(self, values) -> int:
+        part = np.ascontiguousarray(values, dtype=self.dtype)
+        self.parts.append(part)
+        self.seqs.append((self.size, len(part)))
+        self.size += len(part)
+        return len(self.seqs) - 1
+
+    def encoded(self) -> dict:
+        width = self.dtype.itemsize
+        words = [p.view(f"<u{width}") for p in self.parts]
+        deltas = [np.concatenate([w[:1], w[1:] ^ w[:-1]]) for w in words] or [np.zeros(0, f"<u{width}")]
+        planes = np.concatenate(deltas).view(np.uint8).reshape(-1, width).T.tobytes()
+        return {"type": f"f{8 * width}", "size": self.size, "seqs": self.seqs,
+                "data": base64.b64encode(zlib.compress(planes, 9)).decode("ascii")}
+
+
+def page(traj, pic, anim) -> str:
+    """The whole page: markup, style, the scene's data and the player."""
+    scene = traj.scene
+    data = scene_data(traj, pic, anim)
+    title = scene.title or scene.name
+    width, height = scene.size
+    png = base64.b64encode(background_png(pic, anim)).decode("ascii")
+    e, a = _text, _attr
+    legend = _legend(data) if data["legend"] is not None else []
+    counter = []
+    if data["counter"]:
+        box, font = data["counter"]["box"], data["counter"]["font"]
+        style = f"{_box(box)}; line-height: calc(var(--k) * {box[3]}px); --font: {font}"
+        counter = [f'<div class="optviz-counter" style="{a(style)}">step <span>0</span></div>']
+    controls = [
+        '<div class="optviz-controls">',
+        '<button type="button" class="optviz-play" aria-label="Play" title="Play / pause (space)">'
+        '<svg viewBox="0 0 16 16" aria-hidden="true"><path class="optviz-icon-play" d="M4 2.5v11l9-5.5z"/>'
+        '<path class="optviz-icon-pause" d="M3.5 2.5h3v11h-3zM9.5 2.5h3v11h-3z"/></svg></button>',
+        '<button type="button" class="optviz-back" aria-label="Step back" title="Step back (left arrow)">'
+        '<svg viewBox="0 0 16 16" aria-hidden="true"><path d="M3 2.5h2v11H3zM14 2.5v11L6 8z"/></svg></button>',
+        '<button type="button" class="optviz-forward" aria-label="Step forward" title="Step forward (right arrow)">'
+        '<svg viewBox="0 0 16 16" aria-hidden="true"><path d="M11 2.5h2v11h-2zM2 2.5v11L10 8z"/></svg></button>',
+        f'<input type="range" class="optviz-slider" min="0" max="{data["steps"]}" step="1" value="0" '
+        'aria-label="Step">',
+        f'<output class="optviz-step" aria-live="off">step 0 / {data["steps"]}</output>',
+        '<label class="optviz-option">speed <select class="optviz-speed" aria-label="Speed">'
+        + "".join(f'<option value="{v}"{" selected" if v == "1" else ""}>{v}x</option>'
+                  for v in ("0.25", "0.5", "1", "2", "4"))
+        + "</select></label>",
+        '<label class="optviz-option"><input type="checkbox" class="optviz-loop" checked> loop</label>',
+        "</div>",
+    ]
+    lines = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f'<meta name="generator" content="optviz {a(__version__)}">',
+        f"<title>{e(title)}</title>",
+        f"<style>\n{_asset('player.css')}</style>",
+        "</head>",
+        "<body>",
+        f'<figure class="optviz" id="optviz" style="max-width: {width}px">',
+        '<div class="optviz-stage">',
+        f'<img class="optviz-background" src="data:image/png;base64,{png}" width="{width}" height="{height}" '
+        f'alt="{a(scene.description or title)}">',
+        f'<canvas class="optviz-canvas" width="{data["pixels"][0]}" height="{data["pixels"][1]}"></canvas>',
+        *counter,
+        *legend,
+        '<div class="optviz-tip" role="status" hidden></div>',
+        "</div>",
+        *controls,
+        '<p class="optviz-message" hidden></p>',
+        "<noscript><p>The player needs JavaScript; the picture above shows the scene's surface.</p></noscript>",
+        "</figure>",
+        f'<script type="application/json" id="optviz-data">{_json(data)}</script>',
+        f"<script>\n{_asset('player.js')}</script>",
+        "</body>",
+        "</html>",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def scene_data(traj, pic, anim) -> dict:
+    """What the player needs, as plain JSON: sizes, transforms, clip boxes, styles, entries, runs and packs.
+    Positions, colours, styles and texts are read from the picture, so the page shows what the GIF shows."""
+    from ..figure import Swarm, entry_label  # lazy: matplotlib's Figure loads only when a page is written
+    from ..frames import frame_steps  # lazy: as above
+
+    scene = traj.scene
+    scale = pic.scale
+    pixels = pic.canvas.get_width_height()
+    precise, compact = Pack("<f8"), Pack("<f4")
+    index = {id(run): i for i, run in enumerate(traj.runs)}
+    entries, runs = [], [None] * len(traj.runs)
+    for n, entry in enumerate(pic.entries):
+        swarm = isinstance(entry, Swarm)
+        tracks = entry.tracks if swarm else [entry]
+        pack, store = (1, compact) if swarm else (0, precise)
+        template = entry_label(entry, lr=LR_MARK)
+        first = tracks[0].run
+        lines = (entry.lines, entry.heads, entry.loss_lines, entry.loss_heads, entry.surf_lines, entry.surf_heads) \
+            if swarm else (entry.line, entry.dot, entry.loss_line, entry.loss_dot, entry.surf_line, entry.surf_dot)
+        entries.append({
+            "label": template if LR_MARK in template else entry_label(entry),
+            "text": entry_label(entry, 0),
+            "color": entry.color,
+            "swarm": swarm,
+            "runs": [index[id(t.run)] for t in tracks],
+            "lrs": precise.add(first.lrs) if first.spec.schedule is not None else None,
+            "line": _stroke(lines[0], scale), "dot": _marker(lines[1], scale),
+            "lossLine": _stroke(lines[2], scale), "lossDot": _marker(lines[3], scale),
+            "surfLine": _stroke(lines[4], scale), "surfDot": _marker(lines[5], scale),
+        })
+        for t in tracks:
+            run = t.run
+            record = {"label": run.spec.label, "entry": n, "pack": pack, "lr": float(run.spec.lr),
+                      "diverged": None if run.diverged_at is None else int(run.diverged_at),
+                      "x": store.add(run.points[:, 0]), "y": store.add(run.points[:, 1]), "loss": store.add(run.loss),
+                      "lossPx": None, "surfPx": None}
+            if pic.loss_axes is not None:
+                steps = np.arange(len(run.loss), dtype=float)
+                with np.errstate(all="ignore"):
+                    xy = pic.loss_axes.transData.transform(np.column_stack([steps, run.loss]))
+                record["lossPx"] = [compact.add(xy[:, 0]), compact.add(pixels[1] - xy[:, 1])]
+            if pic.surface_axes is not None:
+                xy = _projected(lines[4], run, t.height, anim.renderer)
+                record["surfPx"] = [compact.add(xy[:, 0]), compact.add(pixels[1] - xy[:, 1])]
+            runs[index[id(run)]] = record
+    ks = frame_steps(pic.steps, scene.max_frames)
+    (x0, x1), (y0, y1) = pic.axes.get_xlim(), pic.axes.get_ylim()
+    return {
+        "size": [int(v) for v in scene.size],
+        "pixels": [int(v) for v in pixels],
+        "scale": float(scale),
+        "steps": int(pic.steps),
+        "fps": float(scene.fps),
+        "pause": float(scene.pause),
+        "frames": None if len(ks) == pic.steps + 1 else [int(k) for k in ks],
+        "main": {"affine": _affine(pic.axes), "clip": _clip(pic.axes.bbox, pixels),
+                 "view": [min(x0, x1), max(x0, x1), min(y0, y1), max(y0, y1)]},
+        "loss": {"clip": _clip(pic.loss_axes.bbox, pixels)} if pic.loss_axes is not None else None,
+        "surface": {"clip": _clip(pic.surface_axes.bbox, pixels)} if pic.surface_axes is not None else None,
+        "legend": _legend_data(pic) if pic.legend is not None else None,
+        "counter": _counter_data(pic) if pic.counter is not None else None,
+        "entries": entries,
+        "runs": runs,
+        "packs": [precise.encoded(), compact.encoded()],
+    }
+
+
+def background_png(pic, anim) -> bytes:
+    """The renderer's cached background in one palette of the GIF's size that keeps its key colours exactly
+    (white, black, the star, the runs' colours), each pixel mapped to its nearest palette colour."""
+    from ..figure import key_colors  # lazy: see scene_data
+
+    rgb = np.ascontiguousarray(anim.background[:, :, :3])
+    palette = make_palette([anim.background], key_colors(pic))
+    keys = rgb.astype(np.uint32) @ np.array([1, 1 << 8, 1 << 16], dtype=np.uint32)
+    colors, where = np.unique(keys.ravel(), return_inverse=True)
+    found = np.stack([colors & 0xFF, (colors >> 8) & 0xFF, colors >> 16], axis=1).astype(float)
+    nearest = ((found[:, None, :] - palette[None, :, :].astype(float)) ** 2).sum(axis=2).argmin(axis=1)
+    height, width = keys.shape
+    image = Image.frombytes("P", (width, height), nearest.astype(np.uint8)[where].tobytes())
+    image.putpalette(palette.ravel().tolist())
+    buf = io.BytesIO()
+    image.save(buf, "PNG", optimize=True)
+    return buf.getvalue()
+
+
+def _projected(line, run, height, renderer) -> np.ndarray:
+    """A run's path on the 3-D panel in display pixels, as the panel's own Line3D projects it (NaN where it
+    hides points outside the limits): the page draws it flat over the cached surface, as the GIF does."""
+    line.set_data_3d(run.points[:, 0], run.points[:, 1], height)
+    line.draw(renderer)
+    xy = np.asarray(line.get_xydata(), dtype=float)
+    line.set_data_3d([], [], [])
+    with np.errstate(all="ignore"):
+        return line.get_transform().transform(xy)
+
+
+def _affine(ax) -> list[float]:
+    """The main axes' data-to-display transform, [a, b, c, d, e, f]: x' = a x + b y + c, y' = d x + e y + f."""
+    transform = ax.transData
+    if not transform.is_affine:
+        raise RuntimeError("the page draws on linear axes only")
+    (a, b, c), (d, e, f), _ = transform.get_matrix()
+    return [float(v) for v in (a, b, c, d, e, f)]
+
+
+def _clip(bbox, pixels) -> list[int]:
+    """A display box (origin bottom left) as [left, top, width, height] in canvas pixels (origin top left),
+    rounded to whole pixels as Agg rounds a clip box."""
+    left, right = (int(np.floor(v + 0.5)) for v in (bbox.x0, bbox.x1))
+    top, bottom = (int(np.floor(pixels[1] - v + 0.5)) for v in (bbox.y1, bbox.y0))
+    return [left, top, right - left, bottom - top]
+
+
+def _stroke(line, scale: float) -> dict | None:
+    if line is None:
+        return None
+    return {"width": float(line.get_linewidth()) * scale, "cap": _CAPS[line.get_solid_capstyle()],
+            "join": line.get_solid_joinstyle(), "alpha": 1.0 if line.get_alpha() is None else float(line.get_alpha())}
+
+
+def _marker(line, scale: float) -> dict | None:
+    if line is None:
+        return None
+    return {"radius": float(line.get_markersize()) * scale / 2, "edge": float(line.get_markeredgewidth()) * scale}
+
+
+def _legend_data(pic) -> dict:
+    """Where the picture's legend sits, in CSS pixels at the scene's size, and which corner anchors it (the one
+    nearest the axes' corner it was placed in), so that the page's own legend grows away from that corner."""
+    renderer = pic.canvas.get_renderer()
+    box = pic.legend.get_window_extent(renderer)
+    ax = pic.axes.bbox
+    height = pic.canvas.get_width_height()[1]
+    s = pic.scale
+    right = bool((box.x0 + box.x1) / 2 > (ax.x0 + ax.x1) / 2)
+    bottom = bool((box.y0 + box.y1) / 2 < (ax.y0 + ax.y1) / 2)
+    width = pic.canvas.get_width_height()[0]
+    return {"x": round(float((width - box.x1) if right else box.x0) / s, 2),
+            "y": round(float(box.y0 if bottom else (height - box.y1)) / s, 2),
+            "right": right, "bottom": bottom,
+            "font": float(pic.legend.get_texts()[0].get_fontsize()) if pic.legend.get_texts() else 10.0}
+
+
+def _counter_data(pic) -> dict:
+    c = pic.counter
+    height = pic.canvas.get_width_height()[1]
+    s = pic.scale
+    b = c.bounds
+    return {"box": [round(float(v) / s, 2) for v in (b.x0, height - b.y1, b.width, b.height)],
+            "font": float(c.label.get_fontsize())}
+
+
+def _legend(data: dict) -> list[str]:
+    info = data["legend"]
+    e, a = _text, _attr
+    place = (f'{"right" if info["right"] else "left"}: calc(var(--k) * {info["x"]}px); '
+             f'{"bottom" if info["bottom"] else "top"}: calc(var(--k) * {info["y"]}px); --font: {info["font"]}')
+    out = [f'<ul class="optviz-legend" aria-label="Runs (click to show or hide)" style="{a(place)}">']
+    for n, entry in enumerate(data["entries"]):
+        kind = "optviz-key optviz-key-swarm" if entry["swarm"] else "optviz-key"
+        text = entry["text"]
+        out.append(f'<li><button type="button" aria-pressed="true" data-entry="{n}">'
+                   f'<span class="{kind}" style="--c: {a(entry["color"])}"></span>'
+                   f'<span class="optviz-label">{e(text)}</span></button></li>')
+    out.append("</ul>")
+    return out
+
+
+def _box(box: list[float]) -> str:
+    left, top, width, height = box
+    return (f"left: calc(var(--k) * {left}px); top: calc(var(--k) * {top}px); "
+            f"width: calc(var(--k) * {width}px); height: calc(var(--k) * {height}px)")
+
+
+def _asset(name: str) -> str:
+    text = resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
+    if "</script" in text.lower() or "</style" in text.lower():
+        raise RuntimeError(f"{name} would end its own element early")
+    return text
+
+
+def _json(data: dict) -> str:
+    """JSON safe inside a <script> element (no '</' can close it), exact for every float."""
+    return json.dumps(data, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
+
+
+def _text(s: str) -> str:
+    return html.escape(s, quote=False)
+
+
+def _attr(s: str) -> str:
+    return html.escape(str(s), quote=True)

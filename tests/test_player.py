@@ -1,0 +1,527 @@
+"""The HTML player: one self-contained page per scene, checked in a real browser (the system's headless Chromium,
+driven by Playwright): offline, exact (trace's numbers), on the GIF's pixels, and usable by mouse, keyboard,
+touch-sized screens and embedders."""
+from __future__ import annotations
+
+import base64
+import fnmatch
+import html.parser
+import io
+import json
+import os
+import re
+import shutil
+import zlib
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from matplotlib.colors import to_rgb
+from PIL import Image
+
+import optviz
+from optviz.commands.cli import main
+from optviz.draw import figure, look
+from optviz.draw.frames import Animator
+from optviz.draw.writers.html import LR_MARK, MAX_PIXELS, MAX_POINTS
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIGS = sorted((ROOT / "configs").rglob("*.yaml"))
+BLOG = sorted((ROOT / "configs" / "blog").glob("*.yaml"))
+ASSETS = ("player.js", "player.css")
+
+
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory):
+    """Every shipped scene's page, rendered once by the command users run."""
+    out = tmp_path_factory.mktemp("pages")
+    result = CliRunner().invoke(main, ["render", str(ROOT / "configs"), "--format", "html", "-o", str(out),
+                                       "-j", "2", "-q"])
+    assert result.exit_code == 0, result.output
+    return {p.stem: p for p in out.glob("*.html")}
+
+
+@pytest.fixture(scope="module")
+def pictures():
+    """Scene name -> (trajectories, picture, animator), as the renderer builds them."""
+    made = {}
+
+    def picture(name):
+        if name not in made:
+            path = next(p for p in CONFIGS if p.stem == name)
+            traj = optviz.simulate(optviz.load(path))
+            pic = figure.build(traj)
+            made[name] = (traj, pic, Animator(pic))
+        return made[name]
+
+    return picture
+
+
+def trace(path) -> dict:
+    result = CliRunner().invoke(main, ["trace", str(path)])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+# -- the file ------------------------------------------------------------------------------------------------
+
+def page_data(page: str) -> dict:
+    return json.loads(re.search(r'<script type="application/json" id="optviz-data">(.*?)</script>', page,
+                                re.S).group(1))
+
+
+def unpack(pack: dict) -> np.ndarray:
+    """The page's numbers as its player reads them (inflate, byte planes, XOR with the previous value)."""
+    width = 8 if pack["type"] == "f64" else 4
+    planes = np.frombuffer(zlib.decompress(base64.b64decode(pack["data"])), dtype=np.uint8)
+    words = planes.reshape(width, -1).T.copy().view(f"<u{width}").ravel()
+    for at, n in pack["seqs"]:
+        words[at:at + n] = np.bitwise_xor.accumulate(words[at:at + n])
+    return words.view(f"<f{width}")
+
+
+def test_every_shipped_scene_gives_a_page_smaller_than_its_gif(pages):
+    assert sorted(pages) == sorted(p.stem for p in CONFIGS)
+    for name, page in pages.items():
+        gif = ROOT / "outputs" / f"{name}.gif"
+        assert page.stat().st_size < gif.stat().st_size, (name, page.stat().st_size, gif.stat().st_size)
+
+
+def test_the_same_scene_gives_the_same_bytes(pages, tmp_path):
+    again = optviz.render(optviz.load(ROOT / "configs" / "swarm.yaml"), tmp_path / "swarm", format="html")
+    assert again.path == tmp_path / "swarm.html" and again.format == "html"
+    assert again.path.read_bytes() == pages["swarm"].read_bytes()
+
+
+class _Outside(html.parser.HTMLParser):
+    """Everything a page could fetch: any src/href that is not inline data, any external script or style."""
+
+    def __init__(self):
+        super().__init__()
+        self.fetches, self.tags = [], []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        for key, value in attrs:
+            if key in ("src", "href", "srcset", "poster", "data") and value and not value.startswith("data:"):
+                self.fetches.append(f"<{tag} {key}={value[:40]}>")
+        if tag == "link":
+            self.fetches.append("<link>")
+
+
+def test_a_page_is_self_contained_and_its_numbers_are_traces(pages):
+    text = pages["adam-beale"].read_text(encoding="utf-8")
+    parser = _Outside()
+    parser.feed(text)
+    assert parser.fetches == [] and "@import" not in text and "url(" not in text
+    assert parser.tags.count("script") == 2 and parser.tags.count("canvas") == 1
+    data = page_data(text)
+    arrays = [unpack(p) for p in data["packs"]]
+    records = trace(ROOT / "configs" / "blog" / "adam-beale.yaml")
+    assert [r["label"] for r in data["runs"]] == [r["label"] for r in records["runs"]]
+    for run, record in zip(data["runs"], records["runs"]):
+        seqs = data["packs"][run["pack"]]["seqs"]
+        x, y, loss = (arrays[run["pack"]][seqs[run[k]][0]:sum(seqs[run[k]])] for k in ("x", "y", "loss"))
+        points = np.asarray(record["points"])
+        assert np.array_equal(x, points[:, 0]) and np.array_equal(y, points[:, 1])   # float64, bit for bit
+        assert np.array_equal(loss, np.asarray(record["loss"], dtype=float))
+
+
+def test_a_swarm_is_stored_as_float32(pages):
+    data = page_data(pages["swarm"].read_text(encoding="utf-8"))
+    records = trace(ROOT / "configs" / "swarm.yaml")
+    compact = unpack(data["packs"][1])
+    assert len(data["runs"]) == len(records["runs"]) == 120
+    for run, record in zip(data["runs"][::17], records["runs"][::17]):
+        seq = data["packs"][1]["seqs"][run["x"]]
+        assert np.array_equal(compact[seq[0]:sum(seq)], np.float32(np.asarray(record["points"])[:, 0]))
+
+
+def test_player_files_are_package_data():
+    for name in ASSETS:
+        assert resources.files("optviz.draw.writers").joinpath(name).is_file()
+    tomllib = pytest.importorskip("tomllib")
+    patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    assert all(any(fnmatch.fnmatch(name, p) for p in patterns["optviz.draw.writers"]) for name in ASSETS)
+
+
+# -- what a page cannot show: exit 2, one line, no file ---------------------------------------------------------
+
+BIG = """\
+function: beale
+steps: {steps}
+size: {size}
+scale: {scale}
+optimizers:
+{runs}
+"""
+
+
+@pytest.mark.parametrize("settings, args, expected", [
+    ({"size": "[4096, 4096]", "scale": 2}, [], "big.yaml:4: scale: 4096x4096 at scale 2 is 8192x8192 pixels; "
+                                               f"a page's canvas holds at most {MAX_PIXELS}"),
+    ({"size": "[2048, 2048]", "scale": 1}, ["--scale", "4"], "error: --scale: 2048x2048 at scale 4 is 8192x8192"),
+    ({"steps": 100_000, "runs": 12}, [], f"big.yaml:2: steps: the page would hold 1200012 points (12 runs); it "
+                                         f"holds at most {MAX_POINTS}"),
+])
+def test_what_a_page_cannot_show_is_refused_before_any_work(tmp_path, settings, args, expected):
+    runs = "\n".join(f"  - {{name: sgd, label: run {i}, lr: 0.001}}" for i in range(settings.get("runs", 1)))
+    scene = tmp_path / "big.yaml"
+    scene.write_text(BIG.format(steps=settings.get("steps", 10), size=settings.get("size", "[720, 432]"),
+                                scale=settings.get("scale", 1), runs=runs))
+    out = tmp_path / "big.html"
+    result = CliRunner().invoke(main, ["render", str(scene), "--format", "html", "-o", str(out), *args])
+    assert result.exit_code == 2
+    assert expected in result.output and "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == [scene]
+    gif = CliRunner().invoke(main, ["validate", str(scene)])
+    assert gif.exit_code == 0                       # the scene itself is fine: a gif can show it
+    scene.write_text(scene.read_text() + "output: big.html\n")
+    if not args:                                    # with an .html output, validate says what render would
+        checked = CliRunner().invoke(main, ["validate", str(scene)])
+        assert checked.exit_code == 2 and expected in checked.output
+
+
+# -- in a real browser ----------------------------------------------------------------------------------------
+
+def chromium() -> str | None:
+    return shutil.which("chromium") or next((p for p in ("/usr/bin/chromium",) if os.path.exists(p)), None)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed: pip install playwright")
+    exe = chromium()
+    if exe is None:
+        pytest.skip("no headless browser: apt-get install chromium")
+    with sync_api.sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=exe, args=[
+            "--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--no-first-run", "--disable-dev-shm-usage", "--disable-gpu"])
+        yield launched
+        launched.close()
+
+
+class Opened:
+    """A page in its own browser context, with every request and every console error it caused."""
+
+    def __init__(self, browser, path: Path, width: int = 1000, height: int = 720, **options):
+        self.context = browser.new_context(viewport={"width": width, "height": height}, device_scale_factor=1,
+                                           **options)
+        self.requests, self.errors = [], []
+        self.context.on("request", lambda r: self.requests.append(r.url))
+        self.context.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:")
+                           else route.abort())
+        self.page = self.context.new_page()
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type in ("error", "warning") else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.url = path.as_uri()
+        self.page.goto(self.url)
+        self.page.wait_for_function("window.optvizPlayer !== undefined")
+
+    def state(self) -> dict:
+        return self.page.evaluate("optvizPlayer.state()")
+
+    def seek(self, k: int) -> dict:
+        self.page.evaluate(f"optvizPlayer.pause(); optvizPlayer.seek({k})")
+        return self.state()
+
+    def screenshot(self) -> np.ndarray:
+        return np.asarray(Image.open(io.BytesIO(self.page.screenshot(full_page=True))).convert("RGB"))
+
+    def rect(self, selector: str) -> dict | None:
+        return self.page.evaluate(f"""(() => {{ const e = document.querySelector({json.dumps(selector)});
+            if (!e || e.offsetParent === null) return null;
+            const r = e.getBoundingClientRect();
+            return {{left: r.left + scrollX, top: r.top + scrollY, right: r.right + scrollX,
+                     bottom: r.bottom + scrollY, width: r.width}}; }})()""")
+
+    def close(self):
+        self.context.close()
+
+
+@pytest.fixture
+def opened(browser):
+    made = []
+
+    def open_page(path, **options):
+        made.append(Opened(browser, path, **options))
+        return made[-1]
+
+    yield open_page
+    for o in made:
+        o.close()
+
+
+def rgb8(color) -> np.ndarray:
+    return np.round(255 * np.asarray(to_rgb(color))).astype(int)
+
+
+def inside(px, box, margin=2.0) -> bool:
+    return box is not None and box["left"] - margin <= px[0] <= box["right"] + margin \
+        and box["top"] - margin <= px[1] <= box["bottom"] + margin
+
+
+def covered_later(state, i, reach=6.0) -> bool:
+    """Whether a run drawn after run i has its dot over run i's point (its colour wins there)."""
+    x, y = state["runs"][i]["px"]
+    return any(r["visible"] and r["inView"] and np.hypot(r["px"][0] - x, r["px"][1] - y) < reach
+               for r in state["runs"][i + 1:])
+
+
+@pytest.mark.parametrize("scene", BLOG, ids=lambda p: p.stem)
+def test_blog_page_seeks_to_traces_points_on_the_gifs_pixels(scene, pages, pictures, opened):
+    o = opened(pages[scene.stem])
+    records = trace(scene)["runs"]
+    traj, pic, anim = pictures(scene.stem)
+    canvas = o.rect(".optviz-canvas")
+    width = pic.canvas.get_width_height()[0]
+    shown = o.state()
+    assert shown["steps"] == pic.steps and [r["label"] for r in shown["runs"]] == [r["label"] for r in records]
+    checked = set()
+    for k in sorted({0, 1, pic.steps // 3, pic.steps // 2, pic.steps - 1, pic.steps}):
+        state = o.seek(k)
+        assert state["step"] == k
+        shot = o.screenshot()
+        still = anim.still(k)[:, :, :3].astype(int)
+        legend, counter = o.rect(".optviz-legend"), o.rect(".optviz-counter")
+        for i, (run, record) in enumerate(zip(state["runs"], records)):
+            point = record["points"][min(k, len(record["points"]) - 1)]
+            assert abs(run["x"] - point[0]) <= 1e-9 and abs(run["y"] - point[1]) <= 1e-9
+            column, row = figure.to_pixel(pic, point)
+            scale = canvas["width"] / width
+            assert run["px"][0] == pytest.approx(canvas["left"] + column * scale, abs=1e-6)
+            assert run["px"][1] == pytest.approx(canvas["top"] + row * scale, abs=1e-6)
+            if not run["inView"] or covered_later(state, i) or inside(run["px"], legend) \
+                    or inside(run["px"], counter):
+                continue
+            color = rgb8(run["color"])
+            left, top = (int(v) for v in run["px"])
+            assert np.abs(shot[top, left] - color).max() <= 8, (k, run["label"], shot[top, left], color)
+            assert np.abs(still[int(row), int(column)] - color).max() <= 8     # the GIF's frame: same pixel
+            checked.add(i)
+        # the rest of the picture is the GIF's frame too (text of the page's own legend and counter aside)
+        view = shot[int(canvas["top"]):int(canvas["top"]) + still.shape[0],
+                    int(canvas["left"]):int(canvas["left"]) + still.shape[1]].astype(int)
+        differs = np.abs(view - still).sum(axis=2) > 96
+        for box in (legend, counter):
+            if box is not None:
+                differs[int(box["top"] - canvas["top"]) - 2:int(box["bottom"] - canvas["top"]) + 2,
+                        int(box["left"] - canvas["left"]) - 2:int(box["right"] - canvas["left"]) + 2] = False
+        assert differs.sum() <= 60, (k, differs.sum())        # about 30 edge pixels of antialiasing
+    assert checked == set(range(len(records)))
+    assert o.requests == [o.url] and o.errors == []
+
+
+def test_play_advances_fires_step_events_loops_and_stops(pages, opened):
+    o = opened(pages["sgd-momentum"])
+    page = o.page
+    o.seek(0)
+    page.evaluate("window.seen = []; addEventListener('optviz:step', e => seen.push(e.detail.step))")
+    page.evaluate("optvizPlayer.play()")
+    page.wait_for_function("optvizPlayer.state().step >= 5")
+    page.evaluate("optvizPlayer.pause()")
+    seen = page.evaluate("seen")
+    assert seen and seen == sorted(seen) and seen[-1] == o.state()["step"] and not o.state()["playing"]
+    steps = o.state()["steps"]
+    o.seek(steps - 3)
+    page.uncheck(".optviz-loop")
+    page.evaluate("optvizPlayer.play()")
+    page.wait_for_function("!optvizPlayer.state().playing", timeout=10_000)
+    assert o.state()["step"] == steps                        # played to the end, held, stopped
+    page.check(".optviz-loop")
+    page.evaluate("seen.length = 0; optvizPlayer.play()")    # from the end, play starts over ...
+    page.wait_for_function("seen.some(k => k > 5)")
+    page.evaluate("optvizPlayer.seek(optvizPlayer.state().steps - 2)")
+    page.wait_for_function(f"seen.lastIndexOf({steps}) >= 0 && seen[seen.length - 1] < 5", timeout=10_000)
+    assert o.state()["playing"]                              # ... and loops
+    assert o.errors == []
+
+
+def test_legend_entries_toggle_their_runs(pages, opened):
+    o = opened(pages["adam-beale"])
+    state = o.seek(60)
+    adam = state["runs"][2]
+    color = rgb8(adam["color"])
+    left, top = (int(v) for v in adam["px"])
+    assert np.abs(o.screenshot()[top, left] - color).max() <= 8
+    button = o.page.locator(".optviz-legend button").nth(2)
+    button.click()
+    hidden = o.state()
+    assert [r["visible"] for r in hidden["runs"]] == [True, True, False]
+    assert button.get_attribute("aria-pressed") == "false"
+    shot = o.screenshot()
+    assert not (np.abs(shot[top - 3:top + 4, left - 3:left + 4] - color).max(axis=2) <= 24).any()
+    button.click()
+    assert o.state()["runs"][2]["visible"] and np.abs(o.screenshot()[top, left] - color).max() <= 8
+
+
+def test_slider_keys_and_tab_order(pages, opened):
+    o = opened(pages["sgd-nag"])
+    page = o.page
+    steps = o.seek(10)["steps"]
+    page.focus(".optviz-slider")
+    page.keyboard.press("ArrowRight")
+    assert o.state()["step"] == 11
+    page.keyboard.press("End")
+    assert o.state()["step"] == steps
+    page.fill(".optviz-slider", "40")
+    assert o.state()["step"] == 40 and page.input_value(".optviz-slider") == "40"
+    page.evaluate("document.activeElement.blur()")
+    for key, step in (("ArrowLeft", 39), ("ArrowLeft", 38), ("ArrowRight", 39), ("Home", 0), ("End", steps)):
+        page.keyboard.press(key)
+        assert o.state()["step"] == step, key
+    page.keyboard.press("Space")
+    assert o.state()["playing"]
+    page.keyboard.press("Space")
+    assert not o.state()["playing"]
+    page.evaluate("optvizPlayer.seek(20)")
+    page.click(".optviz-forward")
+    page.click(".optviz-forward")
+    page.click(".optviz-back")
+    assert o.state()["step"] == 21
+    page.select_option(".optviz-speed", "4")
+    assert page.input_value(".optviz-speed") == "4"
+    page.evaluate("document.activeElement.blur()")
+    reached = []
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        reached.append(page.evaluate("document.activeElement.className || document.activeElement.tagName"))
+    for control in ("optviz-play", "optviz-back", "optviz-forward", "optviz-slider", "optviz-speed", "optviz-loop"):
+        assert control in reached
+    assert reached.count("BUTTON") == 3                                        # the legend's entries
+    assert o.errors == []
+
+
+def test_reduced_motion_starts_paused_on_the_whole_story(pages, opened):
+    o = opened(pages["adam-beale"], reduced_motion="reduce")
+    first = o.state()
+    o.page.wait_for_timeout(300)
+    assert not first["playing"] and first["step"] == first["steps"] == o.state()["step"]
+    moving = opened(pages["adam-beale"])
+    assert moving.state()["playing"]
+
+
+def test_readable_at_320_pixels(pages, opened):
+    o = opened(pages["adam-beale"], width=320, height=640)
+    page = o.page
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
+    picture, legend = o.rect(".optviz-canvas"), o.rect(".optviz-legend")
+    assert picture["width"] <= 320 - 16
+    assert legend["top"] >= picture["bottom"] and legend["right"] <= 320     # below the picture, not over it
+    sizes = page.evaluate("""[...document.querySelectorAll(
+        '.optviz-legend .optviz-label, .optviz-step, .optviz-option, .optviz-tip')].map(
+        e => parseFloat(getComputedStyle(e).fontSize))""")
+    assert sizes and min(sizes) >= 12
+    buttons = page.evaluate("[...document.querySelectorAll('.optviz-controls button')].map("
+                            "b => b.getBoundingClientRect().height)")
+    assert min(buttons) >= 24
+    state = o.seek(90)
+    run = state["runs"][0]
+    page.mouse.click(*run["px"])                                              # a tap shows the numbers too
+    assert page.is_visible(".optviz-tip") and "SGD" in page.inner_text(".optviz-tip")
+    wide = opened(pages["adam-beale"], width=1000)
+    wide_picture, wide_legend = wide.rect(".optviz-canvas"), wide.rect(".optviz-legend")
+    assert wide_legend["bottom"] < wide_picture["bottom"]                    # over the picture, as in the GIF
+
+
+def test_hovering_a_path_shows_step_position_loss_and_lr(pages, pictures, opened):
+    o = opened(pages["schedules"])
+    traj, pic, _ = pictures("schedules")
+    state = o.seek(50)
+    run = state["runs"][1]                                                    # StepLR
+    o.page.mouse.move(*run["px"])
+    o.page.wait_for_selector(".optviz-tip", state="visible")
+    text = o.page.inner_text(".optviz-tip")
+    lr = look.current_lr(traj.runs[1].lrs, 50)
+    assert text.splitlines()[:2] == ["StepLR", "step 50"]
+    assert f"lr {lr:.3g}" in text and "loss " in text and "x " in text
+    assert run["lr"] == lr
+    o.page.mouse.move(2, 2)
+    assert not o.page.is_visible(".optviz-tip")
+
+
+def test_a_scheduled_runs_legend_shows_the_current_lr(pages, pictures, opened):
+    o = opened(pages["schedules"])
+    _, pic, _ = pictures("schedules")
+    for k in (0, 1, 29, 30, 31, 45, 60, 90, 119, 120):
+        o.seek(k)
+        labels = o.page.eval_on_selector_all(".optviz-legend .optviz-label", "es => es.map(e => e.textContent)")
+        assert labels == pic.labels(k), k
+    assert LR_MARK not in pages["schedules"].read_text(encoding="utf-8").split("<script")[0]
+
+
+def test_the_legend_writes_an_lr_as_python_does(opened, tmp_path):
+    """Halving 2.25 meets exact ties (1.125 -> 1.12, 0.5625 -> 0.562: Python rounds half to even) and, further
+    down, exponents (3.43e-05): the page's legend must read as the GIF's."""
+    scene = optviz.scene(name="halving", function="matyas", steps=24, size=[400, 240],
+                         optimizers=[{"name": "sgd", "label": "halved", "lr": 2.25,
+                                      "schedule": {"name": "StepLR", "step_size": 1, "gamma": 0.5}},
+                                     {"name": "sgd", "label": "tiny", "lr": 3.0e-7}])
+    traj = optviz.simulate(scene)
+    pic = figure.build(traj)
+    o = opened(optviz.render(traj, tmp_path / "halving.html").path)
+    for k in range(0, 25):
+        o.seek(k)
+        labels = o.page.eval_on_selector_all(".optviz-legend .optviz-label", "es => es.map(e => e.textContent)")
+        assert labels == pic.labels(k), k
+    assert {"halved (lr=1.12)", "halved (lr=0.562)", "halved (lr=3.43e-05)"} <= {pic.labels(k)[0] for k in range(25)}
+
+
+def test_swarms_diverged_runs_and_panels_behave_as_in_the_gif(pages, pictures, opened):
+    o = opened(pages["swarm"])
+    state = o.seek(100)
+    assert len(state["runs"]) == 120
+    records = trace(ROOT / "configs" / "swarm.yaml")["runs"]
+    for run, record in zip(state["runs"], records):
+        assert run["x"] == pytest.approx(record["points"][-1][0], rel=1e-6, abs=1e-6)
+    o.page.locator(".optviz-legend button").nth(1).click()
+    assert [r["visible"] for r in o.state()["runs"]] == [True] * 60 + [False] * 60
+
+    lr = opened(pages["learning-rate"])
+    state = lr.seek(lr.state()["steps"])
+    gone = state["runs"][2]                                  # 'too large': it flew off and has no dot
+    assert not gone["inView"]
+    assert "diverged at step" in lr.page.locator(".optviz-legend button").nth(2).inner_text()
+
+    views = opened(pages["three-views"], width=1200)
+    _, pic, anim = pictures("three-views")
+    k = 80
+    state = views.seek(k)
+    canvas = views.rect(".optviz-canvas")
+    shot = views.screenshot()
+    still = anim.still(k)[:, :, :3].astype(int)
+    view = shot[int(canvas["top"]):int(canvas["top"]) + still.shape[0],
+                int(canvas["left"]):int(canvas["left"]) + still.shape[1]].astype(int)
+    height = pic.canvas.get_width_height()[1]
+    for panel in (pic.loss_axes, pic.surface_axes):            # both panels follow the slider, as the GIF's do
+        box = panel.bbox
+        rows, cols = slice(int(height - box.y1), int(height - box.y0)), slice(int(box.x0), int(box.x1))
+        assert (np.abs(view[rows, cols] - still[rows, cols]).sum(axis=2) > 96).sum() <= 20
+    last = pic.tracks[-1].run                                 # drawn last: its loss dot is on top
+    column, row = pic.loss_axes.transData.transform((k, last.loss[k]))
+    assert np.abs(view[int(height - row), int(column)] - rgb8(state["runs"][-1]["color"])).max() <= 8
+    for o_ in (o, lr, views):
+        assert o_.errors == [] and o_.requests == [o_.url]
+
+
+def test_jupyter_shows_the_player_inline(pages, browser, tmp_path):
+    shown = optviz.notebook.Animation(pages["sgd-momentum"])._repr_html_()
+    assert shown.startswith("<iframe srcdoc=") and 'sandbox="allow-scripts"' in shown
+    notebook = tmp_path / "notebook.html"
+    notebook.write_text(f"<!DOCTYPE html><html><body>{shown}</body></html>", encoding="utf-8")
+    context = browser.new_context(viewport={"width": 1000, "height": 700})
+    try:
+        page = context.new_page()
+        errors = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.goto(notebook.as_uri())
+        frame = page.frames[1]
+        frame.wait_for_function("window.optvizPlayer !== undefined")
+        state = frame.evaluate("optvizPlayer.pause(); optvizPlayer.seek(30); optvizPlayer.state()")
+        assert state["step"] == 30 and len(state["runs"]) == 2 and errors == []
+    finally:
+        context.close()
