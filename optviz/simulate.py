@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
-from .maths.optimizers import build_optimizer
+from .maths.optimizers import OPTIMIZERS, build_optimizer
 from .maths.schedules import lr_sequence
 from .scenes.record import RunSpec, Scene, entries
 
@@ -39,15 +40,39 @@ class Trajectories:
 FAR_OUT = 10.0
 
 
-def simulate(scene: Scene) -> Trajectories:
+def simulate(scene: Scene, progress: Callable[[int, int], None] | None = None) -> Trajectories:
     """Run every optimizer of the scene to completion (or divergence) with exact (or sampled) gradients.
 
-    Runs of one swarm (an entry with many starts) advance together in one vectorised loop.
+    Entries that share an optimizer (whatever their hyperparameters, lrs, schedules, starts and steps) advance
+    together in one vectorised loop, hyperparameters that differ becoming per-run arrays; each run's numbers
+    are the same, bit for bit, as when it is simulated alone. ``progress(done, total)`` is told the steps
+    done (summed over the batches).
     """
-    runs: list[Run] = []
-    for members in entries(scene.runs):
-        runs.extend(_simulate_group(scene, [scene.runs[i] for i in members]))
+    batches = _batches(scene.runs)
+    total = sum(max(scene.runs[i].steps for group in batch for i in group) for batch in batches)
+    runs: list[Run | None] = [None] * len(scene.runs)
+    done = 0
+    for batch in batches:
+        def told(k: int, done=done) -> None:
+            progress(done + k, total)
+
+        order = [i for group in batch for i in group]
+        results = _simulate_batch(scene, [[scene.runs[i] for i in group] for group in batch],
+                                  told if progress is not None else None)
+        for i, run in zip(order, results):
+            runs[i] = run
+        done += max(scene.runs[i].steps for i in order)
     return Trajectories(scene=scene, runs=tuple(runs))
+
+
+def _batches(specs) -> list[list[list[int]]]:
+    """Scene entries (lists of run indices) grouped by the optimizer they run: aliases such as ``momentum``
+    and ``nag`` share ``sgd``'s rule, so they join its batch."""
+    batches: dict[str, list[list[int]]] = {}
+    for members in entries(specs):
+        spec = OPTIMIZERS[specs[members[0]].optimizer]
+        batches.setdefault(spec.base or spec.name, []).append(members)
+    return list(batches.values())
 
 
 def lr_schedule(spec: RunSpec, lr: float | None = None) -> np.ndarray:
@@ -59,24 +84,66 @@ def lr_schedule(spec: RunSpec, lr: float | None = None) -> np.ndarray:
     return lr_sequence(spec.schedule["name"], float(lr), spec.steps, **kwargs)
 
 
-def _simulate_group(scene: Scene, group: list[RunSpec]) -> list[Run]:
-    first = group[0]
-    lrs = lr_schedule(first)
-    starts = np.array([spec.start for spec in group], dtype=float)
-    points, diverged = advance(first.optimizer, first.hyperparameters, starts, lrs, scene.function, scene.xlim,
-                               scene.ylim, noise=first.noise, minibatch=first.minibatch)
+def per_run(values: list):
+    """One hyperparameter over the runs of a batch: the value itself when every run has it, else a (runs, 1)
+    array (a pair, such as betas, component by component)."""
+    first = values[0]
+    if all(v == first for v in values):
+        return first
+    if isinstance(first, tuple):
+        return tuple(per_run([v[j] for v in values]) for j in range(len(first)))
+    return np.array(values)[:, None]
+
+
+def _simulate_batch(scene: Scene, groups: list[list[RunSpec]], progress=None) -> list[Run]:
+    specs = [spec for group in groups for spec in group]
+    first = specs[0]
+    steps = max(spec.steps for spec in specs)
+    schedules = [lr_schedule(group[0]) for group in groups]
+    if all(np.array_equal(s, schedules[0]) for s in schedules):
+        lrs = schedules[0]
+    else:   # one column per run; a run with fewer steps keeps its last lr (its extra steps are cut off)
+        lrs = np.column_stack([np.pad(s, (0, steps - len(s)), mode="edge")
+                               for s, group in zip(schedules, groups) for _ in group])
+    hyperparameters = {key: per_run([spec.hyperparameters[key] for spec in specs]) for key in first.hyperparameters}
+    starts = np.array([spec.start for spec in specs], dtype=float)
+    points, diverged = _advance(build_optimizer(first.optimizer, hyperparameters, scene.function),
+                                _batch_oracle(scene.function, groups), starts, lrs, scene.xlim, scene.ylim,
+                                progress)
     runs = []
-    for i, spec in enumerate(group):
-        path = points[:, i, :]
+    for i, spec in enumerate(specs):
+        path = points[:spec.steps + 1, i, :]
         stop = int(diverged[i])
+        if stop > spec.steps:
+            stop = -1
         if stop >= 0:
             keep = stop + 1 if np.all(np.isfinite(path[stop])) else stop
             path = path[:keep]
         with np.errstate(all="ignore"):
             loss = scene.function.value(path.T)
+        own = lrs[:spec.steps] if lrs.ndim == 1 else lrs[:spec.steps, i]
         runs.append(Run(spec=spec, points=np.ascontiguousarray(path), loss=np.asarray(loss, dtype=float),
-                        diverged_at=stop if stop >= 0 else None, lrs=lrs))
+                        diverged_at=stop if stop >= 0 else None, lrs=np.ascontiguousarray(own)))
     return runs
+
+
+def _batch_oracle(objective, groups: list[list[RunSpec]]):
+    """The gradients of a batch: one call when no entry samples, else each entry's own oracle on its rows, so
+    that an entry draws the noise (or minibatches) it would draw alone."""
+    if all(group[0].noise is None and group[0].minibatch is None for group in groups):
+        return gradient_oracle(objective)
+    rows, at = [], 0
+    for group in groups:
+        rows.append((slice(at, at + len(group)), gradient_oracle(objective, group[0].noise, group[0].minibatch)))
+        at += len(group)
+
+    def grad(params):
+        out = np.empty_like(params)
+        for sl, oracle in rows:
+            out[sl] = oracle(params[sl])
+        return out
+
+    return grad
 
 
 def gradient_oracle(objective, noise: dict | None = None, minibatch: dict | None = None):
@@ -117,26 +184,53 @@ def advance(optimizer: str, hyperparameters: dict, starts: np.ndarray, lrs: np.n
     and, per run, the first step whose point is non-finite or far out of view (-1 if none). Diverged runs
     keep being computed (harmlessly, under errstate) so the loop stays one vectorised update per step.
     """
-    opt = build_optimizer(optimizer, hyperparameters, objective)
-    grad = gradient_oracle(objective, noise, minibatch)
+    return _advance(build_optimizer(optimizer, hyperparameters, objective),
+                    gradient_oracle(objective, noise, minibatch), starts, lrs, xlim, ylim)
+
+
+#: Steps between progress reports (and checks whether every run has diverged).
+CHUNK = 256
+
+
+def _advance(opt, grad, starts: np.ndarray, lrs: np.ndarray, xlim, ylim, progress=None):
     steps = lrs.shape[0]
     runs = starts.shape[0]
     centre = np.array([(xlim[0] + xlim[1]) / 2, (ylim[0] + ylim[1]) / 2])
     reach = FAR_OUT * max(xlim[1] - xlim[0], ylim[1] - ylim[0])
     points = np.empty((steps + 1, runs, 2))
     points[0] = starts
-    diverged = np.full(runs, -1)
     params = starts.astype(float)
     state = opt.init(params)
+    update = opt.update
+    per_run = lrs.ndim == 2
+    diverged = np.full(runs, -1)
+    checked = 0                 # points[1:checked + 1] have been looked at
     with np.errstate(all="ignore"):
         for k in range(steps):
-            lr = lrs[k] if lrs.ndim == 1 else lrs[k][:, None]
-            params, state = opt.update(grad(params), state, params, lr)
+            lr = lrs[k][:, None] if per_run else lrs[k]
+            params, state = update(grad(params), state, params, lr)
             points[k + 1] = params
-            bad = ~np.all(np.isfinite(params), axis=1) | np.any(np.abs(params - centre) > reach, axis=1)
-            diverged[bad & (diverged < 0)] = k + 1
-            if np.all(diverged >= 0):
-                points[k + 2:] = np.nan
-                break
+            if (k + 1) % CHUNK == 0 or k + 1 == steps:
+                checked = _mark(diverged, points, checked, k + 1, centre, reach)
+                if progress is not None:
+                    progress(k + 1)
+                if np.all(diverged >= 0):
+                    points[k + 2:] = np.nan
+                    break
+    if progress is not None:
+        progress(steps)
     return points, diverged
 
+
+def _mark(diverged: np.ndarray, points: np.ndarray, checked: int, upto: int, centre, reach) -> int:
+    """Record in ``diverged`` the first step in ``checked + 1 .. upto`` at which each run went bad."""
+    bad = _diverged(points[checked + 1:upto + 1], centre, reach)
+    new = bad.any(axis=0) & (diverged < 0)
+    diverged[new] = bad[:, new].argmax(axis=0) + checked + 1
+    return upto
+
+
+def _diverged(points: np.ndarray, centre: np.ndarray, reach: float) -> np.ndarray:
+    """Whether each point (..., 2) is non-finite or further than ``reach`` from ``centre`` in x or y."""
+    with np.errstate(invalid="ignore"):
+        return ~np.isfinite(points).all(axis=-1) | (np.abs(points - centre) > reach).any(axis=-1)
