@@ -6,7 +6,7 @@ from typing import Callable
 
 import numpy as np
 
-from .maths.optimizers import OPTIMIZERS, build_optimizer
+from .maths.optimizers import OPTIMIZERS, Optimizer, build_optimizer
 from .maths.schedules import lr_sequence
 from .scenes.record import RunSpec, Scene, entries
 
@@ -44,24 +44,28 @@ def simulate(scene: Scene, progress: Callable[[int, int], None] | None = None) -
     """Run every optimizer of the scene to completion (or divergence) with exact (or sampled) gradients.
 
     Entries that share an optimizer (whatever their hyperparameters, lrs, schedules, starts and steps) advance
-    together in one vectorised loop, hyperparameters that differ becoming per-run arrays; each run's numbers
-    are the same, bit for bit, as when it is simulated alone. ``progress(done, total)`` is told the steps
-    done (summed over the batches).
+    as one batch, hyperparameters that differ becoming per-run arrays, and all batches advance in one loop
+    with one gradient call per step; each run's numbers are the same, bit for bit, as when it is simulated
+    alone. ``progress(done, total)`` is told the steps done.
     """
-    batches = _batches(scene.runs)
-    total = sum(max(scene.runs[i].steps for group in batch for i in group) for batch in batches)
+    grouped = [[[scene.runs[i] for i in members] for members in batch] for batch in _batches(scene.runs)]
+    order = [i for batch in _batches(scene.runs) for members in batch for i in members]
+    groups = [group for batch in grouped for group in batch]
+    specs = [spec for group in groups for spec in group]
+    steps = max(spec.steps for spec in specs)
+    batches, schedules, at = [], [], 0
+    for members in grouped:
+        size = sum(len(group) for group in members)
+        batch = _batch(scene, members, steps, slice(at, at + size))
+        batches.append(batch)
+        schedules += [batch.lrs if batch.lrs.ndim == 1 else batch.lrs[:, j] for j in range(size)]
+        at += size
+    starts = np.array([spec.start for spec in specs], dtype=float)
+    points, diverged = _advance(batches, _batch_oracle(scene.function, groups), starts, steps, scene.xlim,
+                                scene.ylim, progress)
     runs: list[Run | None] = [None] * len(scene.runs)
-    done = 0
-    for batch in batches:
-        def told(k: int, done=done) -> None:
-            progress(done + k, total)
-
-        order = [i for group in batch for i in group]
-        results = _simulate_batch(scene, [[scene.runs[i] for i in group] for group in batch],
-                                  told if progress is not None else None)
-        for i, run in zip(order, results):
-            runs[i] = run
-        done += max(scene.runs[i].steps for i in order)
+    for j, (i, spec) in enumerate(zip(order, specs)):
+        runs[i] = _run(scene, spec, points[:spec.steps + 1, j], int(diverged[j]), schedules[j][:spec.steps])
     return Trajectories(scene=scene, runs=tuple(runs))
 
 
@@ -95,36 +99,40 @@ def per_run(values: list):
     return np.array(values)[:, None]
 
 
-def _simulate_batch(scene: Scene, groups: list[list[RunSpec]], progress=None) -> list[Run]:
+@dataclass(frozen=True)
+class _Batch:
+    """Runs that one optimizer advances together: the rows ``rows`` of the scene's (runs, 2) parameters."""
+
+    optimizer: Optimizer
+    lrs: np.ndarray             # (steps,) shared by every run, or (steps, runs)
+    rows: slice
+
+
+def _batch(scene: Scene, groups: list[list[RunSpec]], steps: int, rows: slice) -> _Batch:
+    """The batch of these entries, for ``steps`` steps: a run with fewer steps keeps its last lr (the extra
+    steps are cut off afterwards)."""
     specs = [spec for group in groups for spec in group]
-    first = specs[0]
-    steps = max(spec.steps for spec in specs)
-    schedules = [lr_schedule(group[0]) for group in groups]
+    schedules = [np.pad(lr_schedule(group[0]), (0, steps - group[0].steps), mode="edge") for group in groups]
     if all(np.array_equal(s, schedules[0]) for s in schedules):
         lrs = schedules[0]
-    else:   # one column per run; a run with fewer steps keeps its last lr (its extra steps are cut off)
-        lrs = np.column_stack([np.pad(s, (0, steps - len(s)), mode="edge")
-                               for s, group in zip(schedules, groups) for _ in group])
+    else:
+        lrs = np.column_stack([s for s, group in zip(schedules, groups) for _ in group])
+    first = specs[0]
     hyperparameters = {key: per_run([spec.hyperparameters[key] for spec in specs]) for key in first.hyperparameters}
-    starts = np.array([spec.start for spec in specs], dtype=float)
-    points, diverged = _advance(build_optimizer(first.optimizer, hyperparameters, scene.function),
-                                _batch_oracle(scene.function, groups), starts, lrs, scene.xlim, scene.ylim,
-                                progress)
-    runs = []
-    for i, spec in enumerate(specs):
-        path = points[:spec.steps + 1, i, :]
-        stop = int(diverged[i])
-        if stop > spec.steps:
-            stop = -1
-        if stop >= 0:
-            keep = stop + 1 if np.all(np.isfinite(path[stop])) else stop
-            path = path[:keep]
-        with np.errstate(all="ignore"):
-            loss = scene.function.value(path.T)
-        own = lrs[:spec.steps] if lrs.ndim == 1 else lrs[:spec.steps, i]
-        runs.append(Run(spec=spec, points=np.ascontiguousarray(path), loss=np.asarray(loss, dtype=float),
-                        diverged_at=stop if stop >= 0 else None, lrs=np.ascontiguousarray(own)))
-    return runs
+    return _Batch(build_optimizer(first.optimizer, hyperparameters, scene.function), lrs, rows)
+
+
+def _run(scene: Scene, spec: RunSpec, path: np.ndarray, stop: int, lrs: np.ndarray) -> Run:
+    """A run's record from its rows of the batch: cut where it diverged (keeping the last finite point)."""
+    if stop > spec.steps:
+        stop = -1
+    if stop >= 0:
+        keep = stop + 1 if np.all(np.isfinite(path[stop])) else stop
+        path = path[:keep]
+    with np.errstate(all="ignore"):
+        loss = scene.function.value(path.T)
+    return Run(spec=spec, points=np.ascontiguousarray(path), loss=np.asarray(loss, dtype=float),
+               diverged_at=stop if stop >= 0 else None, lrs=np.ascontiguousarray(lrs))
 
 
 def _batch_oracle(objective, groups: list[list[RunSpec]]):
@@ -184,41 +192,42 @@ def advance(optimizer: str, hyperparameters: dict, starts: np.ndarray, lrs: np.n
     and, per run, the first step whose point is non-finite or far out of view (-1 if none). Diverged runs
     keep being computed (harmlessly, under errstate) so the loop stays one vectorised update per step.
     """
-    return _advance(build_optimizer(optimizer, hyperparameters, objective),
-                    gradient_oracle(objective, noise, minibatch), starts, lrs, xlim, ylim)
+    batch = _Batch(build_optimizer(optimizer, hyperparameters, objective), lrs, slice(None))
+    return _advance([batch], gradient_oracle(objective, noise, minibatch), starts, lrs.shape[0], xlim, ylim)
 
 
 #: Steps between progress reports (and checks whether every run has diverged).
 CHUNK = 256
 
 
-def _advance(opt, grad, starts: np.ndarray, lrs: np.ndarray, xlim, ylim, progress=None):
-    steps = lrs.shape[0]
+def _advance(batches: list[_Batch], grad, starts: np.ndarray, steps: int, xlim, ylim, progress=None):
     runs = starts.shape[0]
     centre = np.array([(xlim[0] + xlim[1]) / 2, (ylim[0] + ylim[1]) / 2])
     reach = FAR_OUT * max(xlim[1] - xlim[0], ylim[1] - ylim[0])
     points = np.empty((steps + 1, runs, 2))
     points[0] = starts
-    params = starts.astype(float)
-    state = opt.init(params)
-    update = opt.update
-    per_run = lrs.ndim == 2
+    params = points[0]
+    states = [b.optimizer.init(params[b.rows]) for b in batches]
+    plan = [(b.optimizer.update, b.lrs, b.lrs.ndim == 2, b.rows) for b in batches]
     diverged = np.full(runs, -1)
     checked = 0                 # points[1:checked + 1] have been looked at
     with np.errstate(all="ignore"):
         for k in range(steps):
-            lr = lrs[k][:, None] if per_run else lrs[k]
-            params, state = update(grad(params), state, params, lr)
-            points[k + 1] = params
+            g = grad(params)
+            now = points[k + 1]
+            for j, (update, lrs, per_run, rows) in enumerate(plan):
+                lr = lrs[k][:, None] if per_run else lrs[k]
+                now[rows], states[j] = update(g[rows], states[j], params[rows], lr)
+            params = now
             if (k + 1) % CHUNK == 0 or k + 1 == steps:
                 checked = _mark(diverged, points, checked, k + 1, centre, reach)
                 if progress is not None:
-                    progress(k + 1)
+                    progress(k + 1, steps)
                 if np.all(diverged >= 0):
                     points[k + 2:] = np.nan
                     break
     if progress is not None:
-        progress(steps)
+        progress(steps, steps)
     return points, diverged
 
 

@@ -50,30 +50,39 @@ def fma(a, b, c):
     Exact product (Dekker), exact sum (Knuth), then the low parts added with round-to-odd, which makes the
     final round-to-nearest correct (Boldo & Melquiond, "Emulation of FMA and correctly rounded sums:
     proved algorithms using rounding to odd", IEEE Trans. Computers 2008). Non-finite cases fall back.
-    When a scalar factor is 0 or a power of two (1 included) the product is exact, so ``a*b + c`` is already
-    rounded once and the emulation is skipped.
+
+    Two shortcuts, each provably giving the same bits: a scalar factor 0 or a power of two (1 included) makes
+    the product exact, so ``a*b + c`` is already rounded once; and rounding the low parts to nearest instead of
+    to odd can only go wrong when the rounded sum ``v`` lands exactly on a rounding midpoint of the high part,
+    which lies within 1.5 ulps of it and so has at most 3 significant bits: the slow path is taken only when
+    some ``v`` is that short (zero included).
     """
     if _exact_factor(b) or _exact_factor(a):
         return a * b + c
-    with np.errstate(over="ignore", invalid="ignore"):
-        p = a * b
-        ah, al = _split(a)
-        bh, bl = _split(b)
-        e = ((ah * bh - p) + ah * bl + al * bh) + al * bl
-        high = c + p                                    # two_sum(c, p), inlined: this is the hot loop
-        t = high - c
-        low = (c - (high - t)) + (p - t)
-        v = low + e                                     # two_sum(low, e)
-        t = v - low
+    p = a * b
+    ah, al = _split(a)
+    bh, bl = _split(b)
+    e = ((ah * bh - p) + ah * bl + al * bh) + al * bl
+    high = c + p                                    # two_sum(c, p), inlined: this is the hot loop
+    t = high - c
+    low = (c - (high - t)) + (p - t)
+    v = low + e
+    if ((v * _UNSUBNORMAL).view(np.int64) & _LOW_50_BITS == 0).any():
+        t = v - low                                 # two_sum(low, e) ...
         w = (low - (v - t)) + (e - t)
-        # round v + w to odd: where inexact (w != 0) and v's last bit is 0, step one ulp towards w, which on
+        # ... rounded to odd: where inexact (w != 0) and v's last bit is 0, step one ulp towards w, which on
         # v's bits is -1 when w has the opposite sign, else +1; ((bits - opposite) | 1) does both
         bits = v.view(np.int64)
         inexact = w != 0
         step_down = ((bits ^ w.view(np.int64)) < 0) & inexact
-        r = high + ((bits - step_down) | inexact).view(np.float64)
-        finite = np.isfinite(r)
-        return r if finite.all() else np.where(finite, r, p + c)
+        v = ((bits - step_down) | inexact).view(np.float64)
+    r = high + v
+    finite = np.isfinite(r)
+    return r if finite.all() else np.where(finite, r, p + c)
+
+
+_UNSUBNORMAL = 2.0**60        # scaling by it is exact and makes a subnormal v normal, so its bits can be counted
+_LOW_50_BITS = (1 << 50) - 1  # the significand bits beyond the leading 3
 
 
 sqrt = np.sqrt  # correctly rounded; torch's (MKL's) is 1 ulp low on about 0.8% of inputs
@@ -141,6 +150,24 @@ def ema_sq(avg, g, decay: float):
     return addcmul(avg * decay, g, g, 1.0 - decay)
 
 
+def moments(avg, avg_sq, g, decay, decay_sq):
+    """``(ema(avg, g, decay), ema_sq(avg_sq, g, decay_sq))``, Adam's two moments, in one ``fma`` call: they
+    are independent, and on a few runs a call costs the same whatever its size. Each half gets exactly the
+    operands its own call would (lerp's formula picked per run), so the results are the same."""
+    weight = 1.0 - decay
+    diff = g - avg
+    small = abs(weight) < 0.5
+    a, b, c = (np.empty((2, *np.shape(g))) for _ in range(3))
+    a[0] = branch(small, lambda: weight, lambda: weight - 1.0)
+    b[0] = diff
+    c[0] = branch(small, lambda: avg, lambda: g)
+    a[1] = (1.0 - decay_sq) * g
+    b[1] = g
+    c[1] = avg_sq * decay_sq
+    both = fma(a, b, c)
+    return both[0], both[1]
+
+
 def bias_correction(decay, step: int):
     return scalar(lambda d: 1 - d**step, decay)
 
@@ -148,6 +175,8 @@ def bias_correction(decay, step: int):
 def descend(params, lr, direction, denom=None):
     """``params - lr*direction`` (fused, as ``add_(d, alpha=-lr)``) or ``params - lr*direction/denom``
     (as ``addcdiv_(d, denom, value=-lr)``): the one place where a step goes downhill."""
+    if isinstance(lr, np.ndarray) and lr.shape != direction.shape:   # per-run (runs, 1): spread it once
+        lr = np.repeat(lr, direction.shape[-1], axis=-1)
     if denom is None:
         return fma(direction, -lr, params)
     return params - lr * direction / denom

@@ -48,10 +48,15 @@ def _float64(opt: Optimizer) -> Optimizer:
         return opt.init(np.asarray(params, dtype=np.float64))
 
     def update(grads, state, params, lr):
-        lr = float(lr) if np.ndim(lr) == 0 else np.asarray(lr, dtype=np.float64)
-        if np.ndim(lr) == 1:  # one lr per run, given flat: (runs,) would broadcast along the wrong axis
-            lr = lr[:, None]
-        return opt.update(np.asarray(grads, dtype=np.float64), state, np.asarray(params, dtype=np.float64), lr)
+        if isinstance(lr, np.ndarray) or not isinstance(lr, float):
+            lr = float(lr) if np.ndim(lr) == 0 else np.asarray(lr, dtype=np.float64)
+            if np.ndim(lr) == 1:  # one lr per run, given flat: (runs,) would broadcast along the wrong axis
+                lr = lr[:, None]
+        if not (type(grads) is np.ndarray and grads.dtype == np.float64):
+            grads = np.asarray(grads, dtype=np.float64)
+        if not (type(params) is np.ndarray and params.dtype == np.float64):
+            params = np.asarray(params, dtype=np.float64)
+        return opt.update(grads, state, params, lr)
 
     return Optimizer(init, update)
 

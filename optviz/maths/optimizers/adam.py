@@ -5,7 +5,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._exact import bias_correction, branch, descend, ema, ema_sq, scalar, some, sqrt
+from ._exact import bias_correction, branch, descend, moments, scalar, some, sqrt
 from ._wrappers import torch_like
 from .base import (DECOUPLED, EPS_INSIDE_SQRT, MAXIMIZE, Hyper, Optimizer, OptimizerSpec, alias, betas_hyper, eps_hyper, lr_hyper,
                    register, weight_decay_hyper, with_defaults)
@@ -36,8 +36,7 @@ def _adam(betas: tuple[float, float], eps: float, amsgrad: bool, eps_inside_sqrt
 
     def update(g, state, p, lr):
         step = state.step + 1
-        exp_avg = ema(state.exp_avg, g, beta1)
-        exp_avg_sq = ema_sq(state.exp_avg_sq, g, beta2)
+        exp_avg, exp_avg_sq = moments(state.exp_avg, state.exp_avg_sq, g, beta1, beta2)
         bias_correction2 = bias_correction(beta2, step)
         step_size = lr / bias_correction(beta1, step)
         v = exp_avg_sq
@@ -82,8 +81,7 @@ def _nadam(betas: tuple[float, float], eps: float, momentum_decay: float) -> Opt
         mu_next = beta1 * (1.0 - 0.5 * scalar(lambda d: 0.96 ** ((step + 1) * d), momentum_decay))
         mu_product = state.mu_product * mu
         mu_product_next = mu_product * mu_next
-        exp_avg = ema(state.exp_avg, g, beta1)
-        exp_avg_sq = ema_sq(state.exp_avg_sq, g, beta2)
+        exp_avg, exp_avg_sq = moments(state.exp_avg, state.exp_avg_sq, g, beta1, beta2)
         denom = sqrt(exp_avg_sq / bias_correction2) + eps
         p = descend(p, lr * (1.0 - mu) / (1.0 - mu_product), g, denom)
         p = descend(p, lr * mu_next / (1.0 - mu_product_next), exp_avg, denom)
@@ -118,8 +116,7 @@ def _radam(betas: tuple[float, float], eps: float) -> Optimizer:
 
     def update(g, state, p, lr):
         step = state.step + 1
-        exp_avg = ema(state.exp_avg, g, beta1)
-        exp_avg_sq = ema_sq(state.exp_avg_sq, g, beta2)
+        exp_avg, exp_avg_sq = moments(state.exp_avg, state.exp_avg_sq, g, beta1, beta2)
         bias_correction2 = bias_correction(beta2, step)
         plain = exp_avg / bias_correction(beta1, step) * lr
         rho_t = rho_inf - 2 * step * scalar(lambda b: b**step, beta2) / bias_correction2
