@@ -378,7 +378,7 @@ class _Legend:
         pic.figure.draw_artist(legend)
         self.base = self.canvas.copy_from_bbox(legend.get_frame().get_window_extent().padded(1.5 * pic.scale))
         self.texts = legend.get_texts()
-        self.changing = [i for i, e in enumerate(pic.entries) if e.lrs is not None]
+        self.changing = [i for i, e in enumerate(pic.rows) if e.lrs is not None]
         self.cells: dict[tuple[int, str], object] = {}
         self.boxes: dict[int, Bbox] = {}
         if self.changing:
