@@ -106,6 +106,7 @@ class _Batch:
     optimizer: Optimizer
     lrs: np.ndarray             # (steps,) shared by every run, or (steps, runs)
     rows: slice
+    elementwise: bool = False   # a first-order rule: the lr may come as (runs, 2), one per coordinate
 
 
 def _batch(scene: Scene, groups: list[list[RunSpec]], steps: int, rows: slice) -> _Batch:
@@ -119,7 +120,8 @@ def _batch(scene: Scene, groups: list[list[RunSpec]], steps: int, rows: slice) -
         lrs = np.column_stack([s for s, group in zip(schedules, groups) for _ in group])
     first = specs[0]
     hyperparameters = {key: per_run([spec.hyperparameters[key] for spec in specs]) for key in first.hyperparameters}
-    return _Batch(build_optimizer(first.optimizer, hyperparameters, scene.function), lrs, rows)
+    return _Batch(build_optimizer(first.optimizer, hyperparameters, scene.function), lrs, rows,
+                  not OPTIMIZERS[first.optimizer].needs_objective)
 
 
 def _run(scene: Scene, spec: RunSpec, path: np.ndarray, stop: int, lrs: np.ndarray) -> Run:
@@ -192,7 +194,8 @@ def advance(optimizer: str, hyperparameters: dict, starts: np.ndarray, lrs: np.n
     and, per run, the first step whose point is non-finite or far out of view (-1 if none). Diverged runs
     keep being computed (harmlessly, under errstate) so the loop stays one vectorised update per step.
     """
-    batch = _Batch(build_optimizer(optimizer, hyperparameters, objective), lrs, slice(None))
+    batch = _Batch(build_optimizer(optimizer, hyperparameters, objective), lrs, slice(None),
+                   not OPTIMIZERS[optimizer].needs_objective)
     return _advance([batch], gradient_oracle(objective, noise, minibatch), starts, lrs.shape[0], xlim, ylim)
 
 
@@ -208,16 +211,15 @@ def _advance(batches: list[_Batch], grad, starts: np.ndarray, steps: int, xlim, 
     points[0] = starts
     params = points[0]
     states = [b.optimizer.init(params[b.rows]) for b in batches]
-    plan = [(b.optimizer.update, b.lrs, b.lrs.ndim == 2, b.rows) for b in batches]
+    plan = [(b.optimizer.update, _per_step(b), b.rows) for b in batches]
     diverged = np.full(runs, -1)
     checked = 0                 # points[1:checked + 1] have been looked at
     with np.errstate(all="ignore"):
         for k in range(steps):
             g = grad(params)
             now = points[k + 1]
-            for j, (update, lrs, per_run, rows) in enumerate(plan):
-                lr = lrs[k][:, None] if per_run else lrs[k]
-                now[rows], states[j] = update(g[rows], states[j], params[rows], lr)
+            for j, (update, lrs, rows) in enumerate(plan):
+                now[rows], states[j] = update(g[rows], states[j], params[rows], lrs[k])
             params = now
             if (k + 1) % CHUNK == 0 or k + 1 == steps:
                 checked = _mark(diverged, points, checked, k + 1, centre, reach)
@@ -229,6 +231,21 @@ def _advance(batches: list[_Batch], grad, starts: np.ndarray, steps: int, xlim, 
     if progress is not None:
         progress(steps, steps)
     return points, diverged
+
+
+#: Per-run lrs are spread over both coordinates up front when they take at most this many bytes.
+WIDE_LRS = 32 * 2**20
+
+
+def _per_step(batch: _Batch) -> np.ndarray:
+    """The batch's lrs indexed by step: floats, or per-run (runs, 1) columns; for a first-order rule (which
+    works coordinate by coordinate) they are spread to (runs, 2) once here rather than at every step."""
+    lrs = batch.lrs
+    if lrs.ndim == 1:
+        return lrs
+    if batch.elementwise and lrs.nbytes * 2 <= WIDE_LRS:
+        return np.repeat(lrs[:, :, None], 2, axis=2)
+    return lrs[:, :, None]
 
 
 def _mark(diverged: np.ndarray, points: np.ndarray, checked: int, upto: int, centre, reach) -> int:

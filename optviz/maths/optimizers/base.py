@@ -22,7 +22,8 @@ Hyper = Field
 class Optimizer(NamedTuple):
     """``init(params) -> state``; ``update(grads, state, params, lr) -> (new_params, new_state)``.
 
-    Arrays are ``(runs, 2)``. ``lr`` is the current group lr, a float or a ``(runs, 1)`` array (one per run);
+    Arrays are ``(runs, 2)``. ``lr`` is the current group lr, a float or a ``(runs, 1)`` array (one per run; a
+    first-order rule, which works coordinate by coordinate, also takes it spread to ``(runs, 2)``);
     so may be any hyperparameter the optimizer was built with (``_exact.branch`` and ``_exact.scalar`` keep each
     run on the path torch would take for it).
     """
