@@ -138,3 +138,9 @@ def test_tune_refuses_a_sweep(tmp_path):
     path.write_text("function: parabola\nsteps: 5\noptimizers:\n  - {name: adam, sweep: {lr: [0.1, 0.2]}}\n")
     with pytest.raises(SceneError, match="sweep"):
         tune_file(path, write=False)
+
+
+def test_sweeps_together_are_capped():
+    entries = [{"name": "sgd", "label": f"S{i}", "sweep": {"lr": {"logspace": [0.01, 0.1, 100]}}} for i in range(3)]
+    assert "optimizers: make 300 runs besides swarms; the limit is 256" in problems(
+        {"function": "beale", "optimizers": entries})

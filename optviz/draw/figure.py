@@ -302,7 +302,7 @@ def _colour_bars(pic: Picture, box) -> None:
     if not sweeps:
         return
     from matplotlib.cm import ScalarMappable  # lazy: only sweeps draw colour bars
-    from matplotlib.colors import ListedColormap, LogNorm, Normalize
+    from matplotlib.colors import ListedColormap, LogNorm, Normalize  # lazy: as above
 
     x0, y0, w, h = box
     gap = 0.04 * h

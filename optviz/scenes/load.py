@@ -172,8 +172,9 @@ def _runs(value: Any, p: Problems, defaults: SceneDefaults) -> tuple[RunSpec, ..
                                             "give each run its own label")
         labels[label] = i
         runs.extend(_swarm(made[0], run_starts) if run_starts else made)
-    if len(runs) > MAX_TOTAL_RUNS:
-        p.add("optimizers", f"make {len(runs)} runs; the limit is {MAX_TOTAL_RUNS}")
+    lone = sum(run.group is None for run in runs)
+    if lone > MAX_TOTAL_RUNS:
+        p.add("optimizers", f"make {lone} runs besides swarms; the limit is {MAX_TOTAL_RUNS}")
         return ()
     return tuple(runs)
 
