@@ -60,9 +60,11 @@ def check_output(scene: Scene, path: Path, fmt: str | None = None, scale: float 
 
 
 def render_scene(scene: Scene | Trajectories, out: str | os.PathLike | None = None, fmt: str | None = None,
-                 progress: Progress | None = None, scale: float | None = None) -> Path:
+                 progress: Progress | None = None, scale: float | None = None,
+                 simulating: Progress | None = None) -> Path:
     """Simulate (unless given trajectories) and render; returns the written path. ``scale`` overrides the
-    scene's resolution multiplier."""
+    scene's resolution multiplier. ``simulating(steps done, steps)`` and then ``progress(frames done, frames)``
+    follow the work."""
     check_scale(scale)
     if scale is not None:
         scene = (replace(scene, scene=replace(scene.scene, scale=float(scale))) if isinstance(scene, Trajectories)
@@ -72,7 +74,7 @@ def render_scene(scene: Scene | Trajectories, out: str | os.PathLike | None = No
     check_output(plain, path, fmt)
     from .draw.animate import render  # lazy: matplotlib loads only when something is drawn (keeps `import optviz` light)
 
-    traj = scene if isinstance(scene, Trajectories) else simulate(scene)
+    traj = scene if isinstance(scene, Trajectories) else simulate(scene, progress=simulating)
     return render(traj, path, fmt, progress=progress)
 
 

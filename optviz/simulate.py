@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
-from .maths.optimizers import build_optimizer
+from .maths.optimizers import OPTIMIZERS, Optimizer, build_optimizer
 from .maths.schedules import lr_sequence
 from .scenes.record import RunSpec, Scene, entries
 
@@ -39,15 +40,43 @@ class Trajectories:
 FAR_OUT = 10.0
 
 
-def simulate(scene: Scene) -> Trajectories:
+def simulate(scene: Scene, progress: Callable[[int, int], None] | None = None) -> Trajectories:
     """Run every optimizer of the scene to completion (or divergence) with exact (or sampled) gradients.
 
-    Runs of one swarm (an entry with many starts) advance together in one vectorised loop.
+    Entries that share an optimizer (whatever their hyperparameters, lrs, schedules, starts and steps) advance
+    as one batch, hyperparameters that differ becoming per-run arrays, and all batches advance in one loop
+    with one gradient call per step; each run's numbers are the same, bit for bit, as when it is simulated
+    alone. ``progress(done, total)`` is told the steps done.
     """
-    runs: list[Run] = []
-    for members in entries(scene.runs):
-        runs.extend(_simulate_group(scene, [scene.runs[i] for i in members]))
+    grouped = [[[scene.runs[i] for i in members] for members in batch] for batch in _batches(scene.runs)]
+    order = [i for batch in _batches(scene.runs) for members in batch for i in members]
+    groups = [group for batch in grouped for group in batch]
+    specs = [spec for group in groups for spec in group]
+    steps = max(spec.steps for spec in specs)
+    batches, schedules, at = [], [], 0
+    for members in grouped:
+        size = sum(len(group) for group in members)
+        batch = _batch(scene, members, steps, slice(at, at + size))
+        batches.append(batch)
+        schedules += [batch.lrs if batch.lrs.ndim == 1 else batch.lrs[:, j] for j in range(size)]
+        at += size
+    starts = np.array([spec.start for spec in specs], dtype=float)
+    points, diverged = _advance(batches, _batch_oracle(scene.function, groups), starts, steps, scene.xlim,
+                                scene.ylim, progress)
+    runs: list[Run | None] = [None] * len(scene.runs)
+    for j, (i, spec) in enumerate(zip(order, specs)):
+        runs[i] = _run(scene, spec, points[:spec.steps + 1, j], int(diverged[j]), schedules[j][:spec.steps])
     return Trajectories(scene=scene, runs=tuple(runs))
+
+
+def _batches(specs) -> list[list[list[int]]]:
+    """Scene entries (lists of run indices) grouped by the optimizer they run: aliases such as ``momentum``
+    and ``nag`` share ``sgd``'s rule, so they join its batch."""
+    batches: dict[str, list[list[int]]] = {}
+    for members in entries(specs):
+        spec = OPTIMIZERS[specs[members[0]].optimizer]
+        batches.setdefault(spec.base or spec.name, []).append(members)
+    return list(batches.values())
 
 
 def lr_schedule(spec: RunSpec, lr: float | None = None) -> np.ndarray:
@@ -59,24 +88,72 @@ def lr_schedule(spec: RunSpec, lr: float | None = None) -> np.ndarray:
     return lr_sequence(spec.schedule["name"], float(lr), spec.steps, **kwargs)
 
 
-def _simulate_group(scene: Scene, group: list[RunSpec]) -> list[Run]:
-    first = group[0]
-    lrs = lr_schedule(first)
-    starts = np.array([spec.start for spec in group], dtype=float)
-    points, diverged = advance(first.optimizer, first.hyperparameters, starts, lrs, scene.function, scene.xlim,
-                               scene.ylim, noise=first.noise, minibatch=first.minibatch)
-    runs = []
-    for i, spec in enumerate(group):
-        path = points[:, i, :]
-        stop = int(diverged[i])
-        if stop >= 0:
-            keep = stop + 1 if np.all(np.isfinite(path[stop])) else stop
-            path = path[:keep]
-        with np.errstate(all="ignore"):
-            loss = scene.function.value(path.T)
-        runs.append(Run(spec=spec, points=np.ascontiguousarray(path), loss=np.asarray(loss, dtype=float),
-                        diverged_at=stop if stop >= 0 else None, lrs=lrs))
-    return runs
+def per_run(values: list):
+    """One hyperparameter over the runs of a batch: the value itself when every run has it, else a (runs, 1)
+    array (a pair, such as betas, component by component)."""
+    first = values[0]
+    if all(v == first for v in values):
+        return first
+    if isinstance(first, tuple):
+        return tuple(per_run([v[j] for v in values]) for j in range(len(first)))
+    return np.array(values)[:, None]
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """Runs that one optimizer advances together: the rows ``rows`` of the scene's (runs, 2) parameters."""
+
+    optimizer: Optimizer
+    lrs: np.ndarray             # (steps,) shared by every run, or (steps, runs)
+    rows: slice
+    elementwise: bool = False   # a first-order rule: the lr may come as (runs, 2), one per coordinate
+
+
+def _batch(scene: Scene, groups: list[list[RunSpec]], steps: int, rows: slice) -> _Batch:
+    """The batch of these entries, for ``steps`` steps: a run with fewer steps keeps its last lr (the extra
+    steps are cut off afterwards)."""
+    specs = [spec for group in groups for spec in group]
+    schedules = [np.pad(lr_schedule(group[0]), (0, steps - group[0].steps), mode="edge") for group in groups]
+    if all(np.array_equal(s, schedules[0]) for s in schedules):
+        lrs = schedules[0]
+    else:
+        lrs = np.column_stack([s for s, group in zip(schedules, groups) for _ in group])
+    first = specs[0]
+    hyperparameters = {key: per_run([spec.hyperparameters[key] for spec in specs]) for key in first.hyperparameters}
+    return _Batch(build_optimizer(first.optimizer, hyperparameters, scene.function), lrs, rows,
+                  not OPTIMIZERS[first.optimizer].needs_objective)
+
+
+def _run(scene: Scene, spec: RunSpec, path: np.ndarray, stop: int, lrs: np.ndarray) -> Run:
+    """A run's record from its rows of the batch: cut where it diverged (keeping the last finite point)."""
+    if stop > spec.steps:
+        stop = -1
+    if stop >= 0:
+        keep = stop + 1 if np.all(np.isfinite(path[stop])) else stop
+        path = path[:keep]
+    with np.errstate(all="ignore"):
+        loss = scene.function.value(path.T)
+    return Run(spec=spec, points=np.ascontiguousarray(path), loss=np.asarray(loss, dtype=float),
+               diverged_at=stop if stop >= 0 else None, lrs=np.ascontiguousarray(lrs))
+
+
+def _batch_oracle(objective, groups: list[list[RunSpec]]):
+    """The gradients of a batch: one call when no entry samples, else each entry's own oracle on its rows, so
+    that an entry draws the noise (or minibatches) it would draw alone."""
+    if all(group[0].noise is None and group[0].minibatch is None for group in groups):
+        return gradient_oracle(objective)
+    rows, at = [], 0
+    for group in groups:
+        rows.append((slice(at, at + len(group)), gradient_oracle(objective, group[0].noise, group[0].minibatch)))
+        at += len(group)
+
+    def grad(params):
+        out = np.empty_like(params)
+        for sl, oracle in rows:
+            out[sl] = oracle(params[sl])
+        return out
+
+    return grad
 
 
 def gradient_oracle(objective, noise: dict | None = None, minibatch: dict | None = None):
@@ -117,26 +194,69 @@ def advance(optimizer: str, hyperparameters: dict, starts: np.ndarray, lrs: np.n
     and, per run, the first step whose point is non-finite or far out of view (-1 if none). Diverged runs
     keep being computed (harmlessly, under errstate) so the loop stays one vectorised update per step.
     """
-    opt = build_optimizer(optimizer, hyperparameters, objective)
-    grad = gradient_oracle(objective, noise, minibatch)
-    steps = lrs.shape[0]
+    batch = _Batch(build_optimizer(optimizer, hyperparameters, objective), lrs, slice(None),
+                   not OPTIMIZERS[optimizer].needs_objective)
+    return _advance([batch], gradient_oracle(objective, noise, minibatch), starts, lrs.shape[0], xlim, ylim)
+
+
+#: Steps between progress reports (and checks whether every run has diverged).
+CHUNK = 256
+
+
+def _advance(batches: list[_Batch], grad, starts: np.ndarray, steps: int, xlim, ylim, progress=None):
     runs = starts.shape[0]
     centre = np.array([(xlim[0] + xlim[1]) / 2, (ylim[0] + ylim[1]) / 2])
     reach = FAR_OUT * max(xlim[1] - xlim[0], ylim[1] - ylim[0])
     points = np.empty((steps + 1, runs, 2))
     points[0] = starts
+    params = points[0]
+    states = [b.optimizer.init(params[b.rows]) for b in batches]
+    plan = [(b.optimizer.update, _per_step(b), b.rows) for b in batches]
     diverged = np.full(runs, -1)
-    params = starts.astype(float)
-    state = opt.init(params)
+    checked = 0                 # points[1:checked + 1] have been looked at
     with np.errstate(all="ignore"):
         for k in range(steps):
-            lr = lrs[k] if lrs.ndim == 1 else lrs[k][:, None]
-            params, state = opt.update(grad(params), state, params, lr)
-            points[k + 1] = params
-            bad = ~np.all(np.isfinite(params), axis=1) | np.any(np.abs(params - centre) > reach, axis=1)
-            diverged[bad & (diverged < 0)] = k + 1
-            if np.all(diverged >= 0):
-                points[k + 2:] = np.nan
-                break
+            g = grad(params)
+            now = points[k + 1]
+            for j, (update, lrs, rows) in enumerate(plan):
+                now[rows], states[j] = update(g[rows], states[j], params[rows], lrs[k])
+            params = now
+            if (k + 1) % CHUNK == 0 or k + 1 == steps:
+                checked = _mark(diverged, points, checked, k + 1, centre, reach)
+                if progress is not None:
+                    progress(k + 1, steps)
+                if np.all(diverged >= 0):
+                    points[k + 2:] = np.nan
+                    break
+    if progress is not None:
+        progress(steps, steps)
     return points, diverged
 
+
+#: Per-run lrs are spread over both coordinates up front when they take at most this many bytes.
+WIDE_LRS = 32 * 2**20
+
+
+def _per_step(batch: _Batch) -> np.ndarray:
+    """The batch's lrs indexed by step: floats, or per-run (runs, 1) columns; for a first-order rule (which
+    works coordinate by coordinate) they are spread to (runs, 2) once here rather than at every step."""
+    lrs = batch.lrs
+    if lrs.ndim == 1:
+        return lrs
+    if batch.elementwise and lrs.nbytes * 2 <= WIDE_LRS:
+        return np.repeat(lrs[:, :, None], 2, axis=2)
+    return lrs[:, :, None]
+
+
+def _mark(diverged: np.ndarray, points: np.ndarray, checked: int, upto: int, centre, reach) -> int:
+    """Record in ``diverged`` the first step in ``checked + 1 .. upto`` at which each run went bad."""
+    bad = _diverged(points[checked + 1:upto + 1], centre, reach)
+    new = bad.any(axis=0) & (diverged < 0)
+    diverged[new] = bad[:, new].argmax(axis=0) + checked + 1
+    return upto
+
+
+def _diverged(points: np.ndarray, centre: np.ndarray, reach: float) -> np.ndarray:
+    """Whether each point (..., 2) is non-finite or further than ``reach`` from ``centre`` in x or y."""
+    with np.errstate(invalid="ignore"):
+        return ~np.isfinite(points).all(axis=-1) | (np.abs(points - centre) > reach).any(axis=-1)

@@ -193,3 +193,22 @@ def test_render_scale_option(tmp_path):
         assert im.size == (360, 216)
     bad = CliRunner().invoke(main, ["render", str(Path(__file__).resolve().parent.parent / "configs" / "rosenbrock.yaml"), "--scale", "9", "-o", str(out)])
     assert bad.exit_code == 2 and "--scale: must be in [0.25, 8], got 9" in bad.output
+
+
+def test_one_progress_bar_follows_a_long_simulation_then_the_frames(monkeypatch):
+    import io
+    import sys
+
+    from optviz.commands.cli import _ProgressBar
+
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    quick = _ProgressBar("quick")
+    quick.simulating(100, 100)
+    assert quick.bar is None                       # a quick simulation gets no bar; its frames will
+    bar = _ProgressBar("long")
+    bar.simulating(2560, 10_000)
+    first = bar.bar
+    assert (first.length, first.pos, first.label) == (10_000, 2560, "long (simulating)")
+    bar(1, 500)
+    assert bar.bar is first and (first.length, first.pos, first.label) == (500, 1, "long")
+    bar.close()

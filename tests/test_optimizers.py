@@ -449,3 +449,18 @@ def test_every_default_set_is_valid_and_ranges_are_declared():
                 assert h.minimum is not None or h.exclusive_minimum is not None, (spec.name, h.name)
     assert OPTIMIZERS["adam"].hyper("betas").range_text() == "in [0, 1)"
     assert OPTIMIZERS["adadelta"].hyper("rho").range_text() == "in [0, 1]"
+
+
+def test_fma_is_exactly_rounded_near_midpoints():
+    """Products about half an ulp of ``c``, where rounding the low parts to nearest (fma's fast path) would
+    put the sum exactly on a midpoint: the cases its slow path exists for."""
+    rng = np.random.default_rng(11)
+    n = 4000
+    c = rng.standard_normal(n) * 2.0 ** rng.integers(-20, 20, n)
+    c[: n // 4] = np.round(c[: n // 4])                                   # powers of two among them
+    half_ulp = np.spacing(np.abs(c)) / 2 * rng.choice([0.5, 1.0, 1.5, 2.5], n) * rng.choice([-1, 1], n)
+    a = half_ulp * (1 + rng.integers(-3, 4, n) * 2.0**-52)
+    b = 1 + rng.integers(-3, 4, n) * 2.0**-52 + rng.choice([0, 2.0**-40], n)
+    got = exact.fma(a, b, c)
+    want = [float(Fraction(x) * Fraction(y) + Fraction(z)) for x, y, z in zip(a, b, c)]
+    np.testing.assert_array_equal(got, want)

@@ -74,8 +74,10 @@ BENCHMARKS = [line for body in blocks("console") for line in body.splitlines() i
 def test_benchmark_commands_run_and_print_ratios(command):
     """Runs each benchmark once (no timing is asserted: the numbers are for people to read)."""
     args = shlex.split(command)[1:]
-    if args[0].endswith("bench_render.py"):
+    if args[0].endswith(("bench_render.py", "bench_runs.py")):
         args.append("--repeat=1")
+    if args[0].endswith("bench_simulate.py"):
+        args += ["--steps=1000", "--repeat=1"]
     proc = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=900,
                           env={**os.environ, "MPLBACKEND": "Agg"})
     assert proc.returncode == 0, proc.stderr

@@ -96,7 +96,7 @@ def render(scenes: tuple[str, ...], out: str | None, fmt: str | None, jobs: int,
         for scene, target in zip(loaded, targets):
             bar = _ProgressBar(scene.name) if show_bar else None
             try:
-                path = render_scene(scene, target, fmt, bar, scale=scale)
+                path = render_scene(scene, target, fmt, bar, scale=scale, simulating=bar.simulating if bar else None)
             finally:
                 if bar:
                     bar.close()
@@ -112,16 +112,31 @@ def render(scenes: tuple[str, ...], out: str | None, fmt: str | None, jobs: int,
 
 
 class _ProgressBar:
-    """A click progress bar on stderr, created on the first frame when the total is known."""
+    """One click progress bar on stderr for a scene: its simulation's steps (when there are many), then its
+    frames, in the same line; created when the first total is known."""
+
+    SIMULATION_SHOWN = 5_000      # steps below which a simulation is too quick to be worth a bar
 
     def __init__(self, label: str):
         self.label = label
         self.bar = None
+        self.phase = None
+
+    def simulating(self, done: int, total: int) -> None:
+        self._show("simulating", f"{self.label} (simulating)", done, total)
 
     def __call__(self, done: int, total: int) -> None:
+        self._show("frames", self.label, done, total)
+
+    def _show(self, phase: str, label: str, done: int, total: int) -> None:
         if self.bar is None:
-            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
+            if phase == "simulating" and total < self.SIMULATION_SHOWN:
+                return
+            self.bar = click.progressbar(length=total, label=label, file=sys.stderr)
             self.bar.__enter__()
+        if phase != self.phase:            # the next phase restarts the same bar
+            self.phase = phase
+            self.bar.length, self.bar.pos, self.bar.label = total, 0, label
         self.bar.update(done - self.bar.pos)
 
     def close(self) -> None:

@@ -34,7 +34,7 @@ from .._version import __version__
 from ..atomic import write_bytes_atomic
 from ..errors import SceneError
 from ..scenes.load import scene_from_data
-from ..scenes.record import RunSpec, Scene, entries
+from ..scenes.record import RunSpec, Scene, scene_entries
 from ..scenes.source import _Loader, parse_yaml, read_text
 from ..simulate import advance, lr_schedule
 
@@ -153,8 +153,12 @@ class _Entry:
 
 
 def _entries(scene: Scene, data: dict) -> list[_Entry]:
-    groups = [[scene.runs[i] for i in members] for members in entries(scene.runs)]
+    groups = [[scene.runs[i] for i in members] for members in scene_entries(scene.runs)]
     raw = data["optimizers"]
+    for i, group in enumerate(groups):
+        if group[0].sweep is not None:
+            raise SceneError("sweeps its hyperparameters; tune finds one lr per entry (drop the sweep to tune it)",
+                             path=f"optimizers[{i}].sweep")
     if len(groups) != len(raw):   # every entry gives at least one run, in order
         raise AssertionError(f"{len(groups)} run groups for {len(raw)} optimizer entries")
     found = []

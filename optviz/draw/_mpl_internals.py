@@ -63,6 +63,24 @@ class Stamp:
                               IdentityTransform(), self.face)
 
 
+def polyline(vertices: np.ndarray) -> Path:
+    """A Path of plain vertices without ``Path.__init__``'s checks (a frame makes one per run)."""
+    return Path._fast_from_codes_and_verts(vertices, None)
+
+
+def draw_collection(renderer, gc, paths, edgecolors, linewidth: float, facecolors=(), transforms=(), offsets=()):
+    """Many paths (each with its own colours) in one renderer call: what ``Collection.draw`` ends in, without
+    its per-call bookkeeping (colour parsing, transforms, a probe call), which costs more than the drawing.
+    Paths and offsets are in pixels; ``transforms`` are 3x3 matrices applied to the paths first (a marker's
+    size); ``linewidth`` is in points."""
+    pixels = IdentityTransform()
+    renderer.draw_path_collection(gc, pixels, paths, np.asarray(transforms, dtype=float).reshape(-1, 3, 3),
+                                  np.asarray(offsets, dtype=float).reshape(-1, 2),
+                                  pixels, np.asarray(facecolors, dtype=float).reshape(-1, 4),
+                                  np.asarray(edgecolors, dtype=float).reshape(-1, 4), [linewidth], [(0, None)],
+                                  [True], [None], "screen")
+
+
 # --- a legend row that keeps its width --------------------------------------------------------------------------
 # Why: a scheduled run's legend text changes every frame (its lr); matplotlib sizes each row from its TextArea's
 # bbox, so the legend would resize and jump. There is no public way to fix a row's width, so TextArea.get_bbox

@@ -75,6 +75,18 @@ class Swarm:
 
 
 @dataclass
+class Group:
+    """Runs shown as one legend row: a swept entry (``sweep`` set: coloured along its map, with a colour bar),
+    or lone runs of one optimizer when a row each would not fit the picture."""
+
+    tracks: list[Track]
+    color: str
+    text: str
+    sweep: look.Sweep | None = None
+    lrs: np.ndarray | None = None       # never changes: a group shows its range, not a current lr
+
+
+@dataclass
 class Picture:
     figure: Figure
     canvas: FigureCanvasAgg
@@ -85,12 +97,15 @@ class Picture:
     levels: Levels
     loss_axes: object | None = None
     surface_axes: object | None = None
-    entries: list | None = None         # legend entries in order: a lone run's Track, or a Swarm
+    entries: list | None = None         # what frames draw, in order: a lone run's Track, or a Swarm
     scale: float = 1.0                  # pixels per point (the scene's resolution multiplier)
+    rows: list | None = None            # legend rows in order: an entry, or a Group of runs
 
     def __post_init__(self):
         if self.entries is None:
             self.entries = list(self.tracks)
+        if self.rows is None:
+            self.rows = list(self.entries)
 
     @property
     def steps(self) -> int:
@@ -99,11 +114,11 @@ class Picture:
     @property
     def scheduled(self) -> bool:
         """Whether some legend text changes during the animation (a scheduled lr)."""
-        return any(e.lrs is not None for e in self.entries)
+        return any(e.lrs is not None for e in self.rows)
 
     def labels(self, k: int | None = None) -> list[str]:
         """The legend's texts at step ``k`` (None: the static ones)."""
-        return [entry_label(e, k) for e in self.entries]
+        return [entry_label(e, k) for e in self.rows]
 
     def in_view(self, xy) -> bool:
         (x0, x1), (y0, y1) = self.axes.get_xlim(), self.axes.get_ylim()
@@ -111,13 +126,18 @@ class Picture:
 
 
 def run_colors(traj: Trajectories) -> list[str]:
-    """Each run's colour as hex (``look.run_colors`` picks them)."""
-    return [to_hex(c) for c in look.run_colors([r.spec for r in traj.runs], traj.scene.palette)]
+    """Each run's colour as hex (``look.run_colors`` picks them; a swept run's comes from its colour map)."""
+    def along(cmap: str, t: float) -> str:
+        return to_hex(matplotlib.colormaps[cmap](t))
+
+    return [to_hex(c) for c in look.run_colors([r.spec for r in traj.runs], traj.scene.palette, along)]
 
 
-def entry_label(entry: Track | Swarm, k: int | None = None, lr: float | str | None = None) -> str:
+def entry_label(entry: Track | Swarm | Group, k: int | None = None, lr: float | str | None = None) -> str:
     """An entry's legend text at step ``k``: a scheduled lr shows the value that made the latest step.
     ``lr`` overrides it (the HTML page passes a placeholder that its player fills in at each step)."""
+    if isinstance(entry, Group):
+        return entry.text
     lr = look.current_lr(entry.lrs, k) if lr is None else lr
     if isinstance(entry, Swarm):
         return look.swarm_label(entry.tracks[0].run.spec, len(entry.tracks), entry.diverged, lr)
@@ -187,14 +207,11 @@ def build(traj: Trajectories) -> Picture:
         tracks.extend(members)
         entries.append(Swarm(members, color, lines, heads, lrs=lrs))
 
-    pic = Picture(fig, canvas, ax, tracks, None, None, levels, entries=entries, scale=scene.scale)
+    pic = Picture(fig, canvas, ax, tracks, None, None, levels, entries=entries, scale=scene.scale,
+                  rows=_sweep_rows(entries, traj))
+    _colour_bars(pic, boxes["main"])
     if scene.legend and scene.legend != "none":
-        handles = [Line2D([], [], color=e.color, lw=2) if isinstance(e, Track) else
-                   Line2D([], [], color=e.color, lw=1.5, marker="o", markersize=HEAD_SIZE) for e in entries]
-        pic.legend = ax.legend(handles, pic.labels(0), loc=scene.legend, framealpha=1.0)
-        pic.legend.set_animated(True)
-        if pic.scheduled:
-            _reserve_widths(pic)
+        _legend(pic, scene.legend, tuple(scene.palette) or look.DEFAULT_PALETTE)
     if "loss" in boxes:
         pic.loss_axes = _loss_panel(fig, boxes["loss"], pic)
     if "surface" in boxes:
@@ -203,11 +220,108 @@ def build(traj: Trajectories) -> Picture:
     return pic
 
 
+def _sweep_rows(entries: list, traj: Trajectories) -> list:
+    """Legend rows: one per entry, except that a swept entry's runs are one row (its colour bar tells them apart)."""
+    rows: list = []
+    by_run = {id(e.run): e for e in entries if isinstance(e, Track)}
+    for sweep in look.sweeps([r.spec for r in traj.runs]):
+        members = [by_run[id(traj.runs[i])] for i in sweep.members]
+        diverged = sum(t.run.diverged_at is not None for t in members)
+        color = to_hex(matplotlib.colormaps[sweep.cmap]((look.SWEEP_SPAN[0] + look.SWEEP_SPAN[1]) / 2))
+        rows.append(Group(members, color, look.sweep_label(sweep, diverged), sweep))
+    grouped = {id(t) for g in rows for t in g.tracks}
+    out, placed = [], set()
+    for e in entries:
+        if id(e) not in grouped:
+            out.append(e)
+            continue
+        group = next(g for g in rows if any(t is e for t in g.tracks))
+        if id(group) not in placed:
+            placed.add(id(group))
+            out.append(group)
+    return out
+
+
+def _by_optimizer(pic: Picture, palette) -> list:
+    """Lone runs grouped into one legend row per optimizer (sweeps and swarms stay as they are), each group in
+    one colour: the rows a legend has room for when every run cannot have its own."""
+    from ..maths.optimizers import OPTIMIZERS  # lazy: only crowded legends need the registry's display names
+
+    groups: dict[str, list[Track]] = {}
+    for row in pic.rows:
+        if isinstance(row, Track) and row.run.spec.color is None:
+            groups.setdefault(row.run.spec.optimizer, []).append(row)
+    rows, placed = [], set()
+    colors = iter(palette)
+    made = {}
+    for name, members in groups.items():
+        color = next(colors, None) or look.DEFAULT_PALETTE[len(made) % len(look.DEFAULT_PALETTE)]
+        diverged = sum(t.run.diverged_at is not None for t in members)
+        made[name] = Group(members, color, look.group_label(OPTIMIZERS[name].label, [t.run.spec for t in members],
+                                                          diverged))
+        for t in members:
+            t.color = color
+            t.line.set_color(color)
+            t.dot.set_color(color)
+    for row in pic.rows:
+        name = row.run.spec.optimizer if isinstance(row, Track) and row.run.spec.color is None else None
+        if name is None:
+            rows.append(row)
+        elif name not in placed:
+            placed.add(name)
+            rows.append(made[name])
+    return rows
+
+
+def _legend(pic: Picture, loc: str, palette) -> None:
+    """The legend, kept inside the picture: when a row per run is taller than the axes, lone runs are grouped
+    per optimizer, and rows that still do not fit are summed up in a last one."""
+    def make():
+        handles = [Line2D([], [], color=e.color, lw=1.5, marker="o", markersize=HEAD_SIZE) if isinstance(e, Swarm)
+                   else Line2D([], [], color=e.color, lw=2) for e in pic.rows]
+        if pic.legend is not None:
+            pic.legend.remove()
+        pic.legend = pic.axes.legend(handles, pic.labels(0), loc=loc, framealpha=1.0)
+        pic.legend.set_animated(True)
+        return pic.legend.get_window_extent(pic.canvas.get_renderer()).height
+
+    room = pic.axes.get_window_extent(pic.canvas.get_renderer()).height
+    if make() > room and len(pic.rows) > 1:
+        pic.rows = _by_optimizer(pic, palette)
+        while make() > room and len(pic.rows) > 2:
+            hidden = pic.rows[-2:]
+            tracks = [t for r in hidden for t in (r.tracks if not isinstance(r, Track) else [r])]
+            pic.rows = pic.rows[:-2] + [Group(tracks, "#ffffff", f"... and {len(tracks)} more runs")]
+    if pic.scheduled:
+        _reserve_widths(pic)
+
+
+def _colour_bars(pic: Picture, box) -> None:
+    """A colour bar per swept entry (stacked beside the main axes), for the values its colours stand for."""
+    sweeps = [row.sweep for row in pic.rows if isinstance(row, Group) and row.sweep is not None]
+    if not sweeps:
+        return
+    from matplotlib.cm import ScalarMappable  # lazy: only sweeps draw colour bars
+    from matplotlib.colors import ListedColormap, LogNorm, Normalize  # lazy: as above
+
+    x0, y0, w, h = box
+    gap = 0.04 * h
+    each = (h - gap * (len(sweeps) - 1)) / len(sweeps)
+    for i, sweep in enumerate(sweeps):
+        full = matplotlib.colormaps[sweep.cmap]
+        span = ListedColormap(full(np.linspace(*look.SWEEP_SPAN, 256)))
+        norm = (LogNorm if sweep.log else Normalize)(sweep.low, sweep.high)
+        cax = pic.figure.add_axes((x0 + w + 0.012, y0 + h - (i + 1) * each - i * gap, 0.014, each))
+        bar = pic.figure.colorbar(ScalarMappable(norm, span), cax=cax)
+        bar.ax.tick_params(labelsize=7)
+        cax.set_title(sweep.key, fontsize=8, loc="left")
+
+
 def _reserve_widths(pic: Picture) -> None:
     """Give each changing legend text the width of its widest version, so that the legend keeps its size
     (and its place) while the lr in it changes: the legend's packers size each row from its TextArea's bbox."""
     renderer = pic.canvas.get_renderer()
-    for entry, text, area in zip(pic.entries, pic.legend.get_texts(), text_areas(pic.legend)):
+    for entry, text, area in zip(pic.rows, pic.legend.get_texts(), text_areas(pic.legend)):
         if entry.lrs is None or area is None:
             continue
         first = text.get_text()
@@ -383,11 +497,17 @@ def to_pixel(pic: Picture, xy) -> tuple[float, float]:
 def key_colors(pic: Picture) -> list[tuple[int, int, int]]:
     """Colours a palette must keep exactly: white, black, the star, each entry's colour and, for a swarm, its
     faint paths over white (each once: a swarm of hundreds of runs takes one slot, not hundreds)."""
-    keep = [(255, 255, 255), (0, 0, 0), _rgb8(STAR_COLOR)] + [_rgb8(e.color) for e in pic.entries]
+    colours = list(dict.fromkeys(_rgb8(e.color) for e in pic.entries))
+    if len(colours) > KEPT_RUN_COLOURS:  # a sweep's many colours: keep some exactly, the palette finds the rest
+        colours = [colours[i] for i in np.linspace(0, len(colours) - 1, KEPT_RUN_COLOURS).round().astype(int)]
+    keep = [(255, 255, 255), (0, 0, 0), _rgb8(STAR_COLOR)] + colours
     for e in pic.entries:
         if isinstance(e, Swarm):
             keep.append(_rgb8(SWARM_ALPHA * np.asarray(to_rgb(e.color)) + (1 - SWARM_ALPHA)))
     return list(dict.fromkeys(keep))
+
+
+KEPT_RUN_COLOURS = 16      # run colours a GIF palette keeps exactly (the contours need the other slots)
 
 
 def _rgb8(color) -> tuple[int, int, int]:

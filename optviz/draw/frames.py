@@ -10,7 +10,15 @@ the small rectangle around a run's new segments is rebuilt from the background w
 crosses it, clipped to it. Drawing new segments on top instead would put a slow run above the later runs it
 crawls along, and drawing a segment twice would thicken its antialiased edges.
 
-A swarm (hundreds of faint runs of one colour) is the exception: each step's segments of all its runs are one
+That keeps its cost in the overlaps: a new segment where k later runs passed redraws those k. With many lone
+runs (more than ``MANY_RUNS``: a sweep of learning rates, where dozens of lines share a valley) that grows as
+runs squared, so a crowd of runs is drawn as strokes instead: each frame lays every run's new segments on top
+of the trails in one collection (in legend order within the frame), and all dots are one more collection. A
+frame then costs two draw calls whatever the number of runs; where lines overlap, the latest stroke is on top
+(at a few dozen runs, which line is above which cannot be read anyway). A still draws whole paths in legend
+order, so the last frame and the still differ only where strokes overlap.
+
+A swarm (hundreds of faint runs of one colour) is another exception: each step's segments of all its runs are one
 compound path, built once and drawn on top of the trails when the step is shown; its heads are one marker
 draw per frame. Swarms are laid down step by step in every case (a frame, a rebuilt rectangle, a still), so a
 scene of swarms alone gives the same last frame either way; against lone runs' lines their order is only
@@ -22,13 +30,15 @@ from typing import Iterator
 
 import numpy as np
 from matplotlib.colors import to_rgba
+from matplotlib.markers import MarkerStyle
 from matplotlib.path import Path
 from matplotlib.transforms import Bbox, IdentityTransform
 
-from ._mpl_internals import Stamp, pen, text_areas
+from ._mpl_internals import Stamp, draw_collection, pen, polyline, text_areas
 from .figure import Picture, Swarm, Track
 
 REACH = 1.5     # points of antialiasing beyond half the line width (pixels at scale 1)
+MANY_RUNS = 8   # above this many lone runs, frames lay strokes down instead of rebuilding (see above)
 
 
 def frame_steps(steps: int, max_frames: int) -> np.ndarray:
@@ -57,6 +67,8 @@ class Animator:
         self.view = (np.floor(ax.x0) - 1, np.floor(ax.y0) - 1, np.ceil(ax.x1) + 1, np.ceil(ax.y1) + 1)
         self.layers = [_Path(self, e) if isinstance(e, Track) else _Swarm(self, e) for e in pic.entries]
         self.swarms = [i for i, layer in enumerate(self.layers) if isinstance(layer, _Swarm)]
+        lone = [i for i, layer in enumerate(self.layers) if isinstance(layer, _Path)]
+        self.crowd = _Crowd(self, lone) if len(lone) > MANY_RUNS else None
 
     def frames(self, ks) -> Iterator[np.ndarray]:
         """RGBA frames (height, width, 4) for the increasing steps ``ks``."""
@@ -69,11 +81,15 @@ class Animator:
             drawn = [min(int(k), layer.last) for layer in self.layers]
             changed = [i for i in range(len(drawn)) if drawn[i] > before[i]]
             self._lay_swarms([range(before[i], drawn[i]) for i in self.swarms], self.clip, panels=True)
+            if self.crowd is not None:
+                self.crowd.lay(before, drawn)
             for i in changed:
                 layer = self.layers[i]
                 if isinstance(layer, _Path):
-                    lo, hi = layer.boxes
-                    self._rebuild(lo[before[i]:drawn[i]].min(axis=0), hi[before[i]:drawn[i]].max(axis=0), drawn)
+                    if self.crowd is None:
+                        lo, hi = layer.boxes
+                        self._rebuild(lo[before[i]:drawn[i]].min(axis=0), hi[before[i]:drawn[i]].max(axis=0),
+                                      drawn)
                     self._draw_panels(layer.track, before[i], drawn[i])
             if changed:
                 np.copyto(trails, now)
@@ -84,6 +100,8 @@ class Animator:
         """One frame drawn from scratch (whole paths): for a PNG and for sampling the GIF palette."""
         np.copyto(self.pixels_now, self.background)
         renderer = self.renderer
+        if self.crowd is not None:
+            self.crowd.lay([0] * len(self.layers), [min(int(k), layer.last) for layer in self.layers])
         for i, layer in enumerate(self.layers):
             if isinstance(layer, _Swarm):
                 if i == self.swarms[0]:
@@ -92,7 +110,10 @@ class Animator:
                 continue
             t, pix, pen = layer.track, layer.pixels, layer.pen
             end = min(int(k), t.last)
-            if end > 0:
+            if self.crowd is not None:
+                if end > 0:
+                    self._draw_panels(t, 0, end)
+            elif end > 0:
                 pen.set_clip_rectangle(self.clip)
                 renderer.draw_path(pen, Path(pix[:end + 1]), IdentityTransform())
                 self._draw_panels(t, 0, end)
@@ -152,14 +173,18 @@ class Animator:
         pic = self.pic
         draw = pic.figure.draw_artist
         renderer = self.renderer
+        if self.crowd is not None:
+            self.crowd.dots(k)
         for layer in self.layers:
             if isinstance(layer, _Swarm):
                 layer.top(k)
                 continue
+            if self.crowd is not None and layer.loss_stamp is None and layer.track.surf_dot is None:
+                continue
             t, pix, stamp, loss_stamp = layer.track, layer.pixels, layer.stamp, layer.loss_stamp
             i = min(k, t.last)
             seen = pic.in_view(t.run.points[i])  # a run that flew off has no dot
-            if seen:
+            if seen and self.crowd is None:
                 stamp(renderer, pix[i])
             if loss_stamp is not None and seen and np.isfinite(t.run.loss[i]):
                 loss_stamp(renderer, t.loss_dot.axes.transData.transform((i, t.run.loss[i])))
@@ -188,6 +213,57 @@ class _Path:
         self.pen = pen(anim.renderer, t.line)
         self.stamp = Stamp(anim.renderer, t.dot)
         self.loss_stamp = Stamp(anim.renderer, t.loss_dot) if t.loss_dot is not None else None
+
+
+class _Crowd:
+    """Many lone runs drawn together: their new segments as one collection of polylines per frame (each run's
+    piece in its colour, in legend order), their dots as one collection of markers, in the runs' own styles."""
+
+    def __init__(self, anim: Animator, members: list[int]):
+        pic = anim.pic
+        self.anim, self.members = anim, members
+        layers = [anim.layers[i] for i in members]
+        line, dot = layers[0].track.line, layers[0].track.dot
+        self.colors = np.array([to_rgba(layer.track.color) for layer in layers])
+        self.width = line.get_linewidth()
+        self.pen = pen(anim.renderer, line)
+        self.pen.set_clip_rectangle(pic.axes.bbox)
+        marker = MarkerStyle(dot.get_marker())
+        self.dot = marker.get_path().transformed(marker.get_transform())
+        size = anim.renderer.points_to_pixels(dot.get_markersize())
+        self.dot_size = [np.diag([size, size, 1.0])]
+        self.dot_width = dot.get_markeredgewidth()
+        self.dot_pen = pen(anim.renderer, dot)
+        self.dot_pen.set_clip_rectangle(pic.axes.bbox)
+        self.ends = np.array([layer.last for layer in layers])
+        pixels = _padded([layer.pixels for layer in layers], int(self.ends.max()))
+        (x0, x1), (y0, y1) = pic.axes.get_xlim(), pic.axes.get_ylim()
+        points = _padded([layer.track.run.points for layer in layers], int(self.ends.max()))
+        with np.errstate(invalid="ignore"):
+            x, y = points[..., 0], points[..., 1]
+            self.seen = (x >= min(x0, x1)) & (x <= max(x0, x1)) & (y >= min(y0, y1)) & (y <= max(y0, y1))
+        self.pixels = pixels
+        self.rows = np.arange(len(members))
+
+    def lay(self, before: list[int], drawn: list[int]) -> None:
+        """Each member's segments before..drawn, in one draw call on top of what is there."""
+        layers = self.anim.layers
+        pieces, colors = [], []
+        for n, i in enumerate(self.members):
+            if drawn[i] > before[i]:
+                pieces.append(polyline(layers[i].pixels[before[i]:drawn[i] + 1]))
+                colors.append(self.colors[n])
+        if pieces:
+            draw_collection(self.anim.renderer, self.pen, pieces, colors, self.width)
+
+    def dots(self, k: int) -> None:
+        """Every member's current point (its last, once it stopped), unless it left the view; in one draw."""
+        at = np.minimum(k, self.ends)
+        seen = self.seen[self.rows, at]
+        if seen.any():
+            colors = self.colors[seen]
+            draw_collection(self.anim.renderer, self.dot_pen, [self.dot], colors, self.dot_width, facecolors=colors,
+                            transforms=self.dot_size, offsets=self.pixels[self.rows[seen], at[seen]])
 
 
 class _Swarm:
@@ -302,7 +378,7 @@ class _Legend:
         pic.figure.draw_artist(legend)
         self.base = self.canvas.copy_from_bbox(legend.get_frame().get_window_extent().padded(1.5 * pic.scale))
         self.texts = legend.get_texts()
-        self.changing = [i for i, e in enumerate(pic.entries) if e.lrs is not None]
+        self.changing = [i for i, e in enumerate(pic.rows) if e.lrs is not None]
         self.cells: dict[tuple[int, str], object] = {}
         self.boxes: dict[int, Bbox] = {}
         if self.changing:

@@ -5,11 +5,11 @@ reused by other writers, such as a page that draws the paths itself) without bui
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
-from ..scenes.record import RunSpec, entries
+from ..scenes.record import RunSpec, entries, scene_entries
 
 #: Okabe & Ito's colour-blind-safe set, in their order.
 DEFAULT_PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
@@ -23,19 +23,26 @@ MAIN_BOX = (0.125, 0.125, 0.775, 0.755)   # the post's axes box
 SWARM_ALPHA = 0.35         # a swarm's paths: faint and thin, so that where many runs go shows as darker
 SWARM_WIDTH = 1.0
 HEAD_SIZE = 5              # a swarm's current points (a lone run's dot is 7)
+SWEEP_MAPS = ("viridis", "plasma", "cividis")   # colour maps of swept entries, in order
+SWEEP_SPAN = (0.0, 0.85)   # the part of a map used: the palest end would vanish on white
 
 
 # --- colours -------------------------------------------------------------------------------------------------
 
-def run_colors(specs: Sequence[RunSpec], palette: Sequence[str] = ()) -> list[str]:
+def run_colors(specs: Sequence[RunSpec], palette: Sequence[str] = (),
+               colormap: Callable[[str, float], str] | None = None) -> list[str]:
     """Each run's colour as written: its own, else the scene palette cycled, else Okabe-Ito, in run order.
-    The runs of a swarm share their entry's colour (and one palette slot)."""
+    The runs of a swarm share their entry's colour (and one palette slot). A swept run without a colour of its
+    own is ``colormap(map name, position)``, its place along the sweep's first key (see ``sweeps``)."""
     palette = tuple(palette) or DEFAULT_PALETTE
     colors: list[str] = [""] * len(specs)
     i = 0
+    swept = {j: (sweep.cmap, t) for sweep in sweeps(specs) for j, t in zip(sweep.members, sweep.positions)}
     for members in entries(specs):
         spec = specs[members[0]]
-        if spec.color:
+        if members[0] in swept and not spec.color and colormap is not None:
+            color = colormap(*swept[members[0]])
+        elif spec.color:
             color = spec.color
         else:
             color = palette[i % len(palette)]
@@ -43,6 +50,68 @@ def run_colors(specs: Sequence[RunSpec], palette: Sequence[str] = ()) -> list[st
         for j in members:
             colors[j] = color
     return colors
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A swept entry's colour scale: its runs are placed along ``key`` (its first swept key), linearly or on a
+    log scale (log when every value is positive and they span a decade or more)."""
+
+    label: str
+    key: str
+    members: tuple[int, ...]        # run indices
+    values: tuple[float, ...]       # each member's value of ``key``
+    log: bool
+    cmap: str
+
+    @property
+    def low(self) -> float:
+        return min(self.values)
+
+    @property
+    def high(self) -> float:
+        return max(self.values)
+
+    @property
+    def positions(self) -> list[float]:
+        """Each member's place along the colour map, within ``SWEEP_SPAN``."""
+        v = np.asarray(self.values, dtype=float)
+        lo, hi = (np.log10(self.low), np.log10(self.high)) if self.log else (self.low, self.high)
+        x = np.log10(v) if self.log else v
+        t = (x - lo) / (hi - lo) if hi > lo else np.zeros_like(x)
+        return list(SWEEP_SPAN[0] + t * (SWEEP_SPAN[1] - SWEEP_SPAN[0]))
+
+
+def sweeps(specs: Sequence[RunSpec]) -> list[Sweep]:
+    """The swept entries of a scene, in order, each with its own colour map from ``SWEEP_MAPS``."""
+    found = []
+    for members in scene_entries(specs):
+        first = specs[members[0]]
+        if first.sweep is None:
+            continue
+        key = first.swept[0][0]
+        values = tuple(float(dict(specs[j].swept)[key]) for j in members)
+        log = min(values) > 0 and max(values) / min(values) >= 10
+        found.append(Sweep(first.sweep, key, tuple(members), values, log, SWEEP_MAPS[len(found) % len(SWEEP_MAPS)]))
+    return found
+
+
+def sweep_label(sweep: Sweep, diverged: int) -> str:
+    """'Adam, lr 0.0001..0.1 (24 runs)', with ', k diverged' when some runs left."""
+    label = f"{sweep.label}, {sweep.key} {_number(sweep.low)}..{_number(sweep.high)} ({len(sweep.members)} runs)"
+    if diverged:
+        label += f", {diverged} diverged"
+    return label
+
+
+def group_label(name: str, specs: Sequence[RunSpec], diverged: int) -> str:
+    """'SGD x16 (lr=0.0001..0.002)': runs grouped into one legend row when one row each would not fit."""
+    lrs = [s.lr for s in specs]
+    span = _number(min(lrs)) if min(lrs) == max(lrs) else f"{_number(min(lrs))}..{_number(max(lrs))}"
+    label = f"{name} x{len(specs)} (lr={span})"
+    if diverged:
+        label += f", {diverged} diverged"
+    return label
 
 
 # --- legend texts --------------------------------------------------------------------------------------------

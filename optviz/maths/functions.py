@@ -111,7 +111,11 @@ def _xy(xy) -> tuple[Array, Array]:
 
 
 def _grad(gx, gy, shape) -> Array:
-    return np.stack([np.broadcast_to(gx, shape), np.broadcast_to(gy, shape)]).astype(np.float64, copy=False)
+    """(2, *shape), laid out point by point so that its transpose, the optimizers' (runs, 2), is contiguous."""
+    out = np.empty((*shape, 2))
+    out[..., 0] = gx
+    out[..., 1] = gy
+    return out.transpose(out.ndim - 1, *range(out.ndim - 1))
 
 
 def _hess(hxx, hxy, hyy, shape) -> Array:

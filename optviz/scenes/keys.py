@@ -12,6 +12,7 @@ from ..fields import REQUIRED, Field
 MAX_STEPS = 100_000
 MAX_RUNS = 64
 MAX_STARTS = 2000
+MAX_SWEEP = 256     # runs one swept entry makes (a grid: the product of its value counts)
 LEGEND_LOCS = ("best", "upper right", "upper left", "lower left", "lower right", "right", "center left",
                "center right", "lower center", "upper center", "center", "none")
 PANELS = ("loss", "surface")
@@ -64,6 +65,9 @@ RUN_KEYS: dict[str, Field] = {f.name: f for f in (
           help="many starts for this run (a swarm); same forms as the scene's starts"),
     Field("schedule", None, "custom",
           help="lr schedule: {name: StepLR, step_size: 30, gamma: 0.5} (torch.optim.lr_scheduler names)"),
+    Field("sweep", None, "custom",
+          help="one run per value: {lr: {logspace: [1e-4, 1e-1, 16]}}, {linspace: [a, b, n]} or a list; "
+               "two keys make a grid; coloured along a colour map"),
     Field("noise", None, "custom", shown="scene noise", help="gradient noise for this run (same form as the scene's)"),
     Field("minibatch", None, "custom", shown="scene minibatch",
           help="minibatch sampling for this run (same form as the scene's)"),

@@ -7,6 +7,7 @@ reported at once.
 """
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -17,12 +18,15 @@ from ..maths.formula import FormulaError, formula_objective
 from ..maths.functions import FUNCTIONS, Objective, make_function
 from ..maths.optimizers import OPTIMIZERS
 from . import checks, render_options, run_options
-from .keys import MAX_RUNS, RUN_KEYS, SCENE_KEYS
+from .keys import MAX_RUNS, MAX_SWEEP, RUN_KEYS, SCENE_KEYS
 from .record import RunSpec, Scene
 from .run_options import POINT, SceneDefaults
 from .source import parse_yaml, read_text
 
 __all__ = ["load", "scene", "scene_from_data", "SceneErrors"]
+
+#: Lone and swept runs of one scene (swarm starts are counted by their own limit).
+MAX_TOTAL_RUNS = MAX_SWEEP
 
 
 def load(path: str | Path) -> Scene:
@@ -161,12 +165,17 @@ def _runs(value: Any, p: Problems, defaults: SceneDefaults) -> tuple[RunSpec, ..
         result = _run(entry, f"optimizers[{i}]", p, defaults)
         if result is None:
             continue
-        run, run_starts = result
-        if run.label in labels:
-            p.add(f"optimizers[{i}].label", f"label '{run.label}' is already used by optimizers[{labels[run.label]}]; "
+        made, run_starts = result
+        label = made[0].sweep or made[0].label
+        if label in labels:
+            p.add(f"optimizers[{i}].label", f"label '{label}' is already used by optimizers[{labels[label]}]; "
                                             "give each run its own label")
-        labels[run.label] = i
-        runs.extend(_swarm(run, run_starts) if run_starts else [run])
+        labels[label] = i
+        runs.extend(_swarm(made[0], run_starts) if run_starts else made)
+    lone = sum(run.group is None for run in runs)
+    if lone > MAX_TOTAL_RUNS:
+        p.add("optimizers", f"make {lone} runs besides swarms; the limit is {MAX_TOTAL_RUNS}")
+        return ()
     return tuple(runs)
 
 
@@ -175,8 +184,9 @@ def _swarm(run: RunSpec, starts: list) -> list[RunSpec]:
     return [replace(run, label=f"{run.label} #{i + 1}", start=s, group=run.label) for i, s in enumerate(starts)]
 
 
-def _run(entry: Any, path: str, p: Problems, defaults: SceneDefaults) -> tuple[RunSpec, list | None] | None:
-    """One optimizer entry, and its many starts when it has them (``start`` on the entry wins)."""
+def _run(entry: Any, path: str, p: Problems, defaults: SceneDefaults) -> tuple[list[RunSpec], list | None] | None:
+    """One optimizer entry's runs (one, or one per swept value), and its many starts when it has them (``start``
+    on the entry wins)."""
     if isinstance(entry, str):
         entry = {"name": entry}
     if not isinstance(entry, dict):
@@ -198,8 +208,17 @@ def _run(entry: Any, path: str, p: Problems, defaults: SceneDefaults) -> tuple[R
     for key, hyper in hypers.items():
         if key in entry:
             hp[key] = entry[key]
-    for key, message in spec.check(hp):
-        p.add(f"{path}.{key}", message)
+    swept = run_options.sweep(entry["sweep"], f"{path}.sweep", p, hypers) if entry.get("sweep") is not None else None
+    for key in swept or ():
+        if key in entry:
+            p.add(f"{path}.{key}", f"is swept (sweep.{key}); give it in one place")
+    combos = [dict(zip(swept, values)) for values in itertools.product(*swept.values())] if swept else [{}]
+    unswept = set(spec.check(hp))
+    for key, message in dict.fromkeys(problem for combo in combos for problem in spec.check(hp | combo)):
+        if swept and key in swept:
+            p.add(f"{path}.sweep.{key}", message)
+        else:   # a rule broken only by some swept values is the sweep's problem
+            p.add(f"{path}.{key}" if not swept or (key, message) in unswept else f"{path}.sweep", message)
     hp = {key: hyper.normalize(hp[key]) for key, hyper in hypers.items()} if len(p.items) == before else hp
 
     label = RUN_KEYS["label"].check(entry.get("label", spec.label), f"{path}.label", p)
@@ -208,19 +227,32 @@ def _run(entry: Any, path: str, p: Problems, defaults: SceneDefaults) -> tuple[R
     run_steps = RUN_KEYS["steps"].check(entry["steps"], f"{path}.steps", p) if "steps" in entry else defaults.steps
     if "start" in entry and "starts" in entry:
         p.add(path, "give either 'start' or 'starts', not both")
-    starts = None if "start" in entry else defaults.starts
+    starts = None if "start" in entry or swept else defaults.starts
     if entry.get("starts") is not None:
         starts = run_options.starts(entry["starts"], f"{path}.starts", p, defaults)
+        if swept:
+            p.add(path, "give either 'sweep' or 'starts', not both")
     noise = run_options.noise(entry["noise"], f"{path}.noise", p, defaults) \
         if entry.get("noise") is not None else defaults.noise
     minibatch = run_options.minibatch(entry["minibatch"], f"{path}.minibatch", p, defaults) \
         if entry.get("minibatch") is not None else defaults.minibatch
-    lr = hp.pop("lr")
-    schedule = None
-    if entry.get("schedule") is not None and run_steps is not None and isinstance(lr, float):
-        schedule = run_options.schedule(entry["schedule"], f"{path}.schedule", p, lr, run_steps)
-    if len(p.items) != before or label is None or run_start is None or run_steps is None:
-        return None
-    run = RunSpec(optimizer=name, label=label, lr=lr, hyperparameters=hp, start=tuple(run_start), steps=run_steps,
-                  color=color, schedule=schedule, noise=noise, minibatch=minibatch)
-    return run, starts
+    runs = []
+    for combo in combos:
+        values = hp | {k: hypers[k].normalize(v) for k, v in combo.items()} if len(p.items) == before else hp
+        lr = values.pop("lr")
+        schedule = None
+        if entry.get("schedule") is not None and run_steps is not None and isinstance(lr, float):
+            schedule = run_options.schedule(entry["schedule"], f"{path}.schedule", p, lr, run_steps)
+        if len(p.items) != before or label is None or run_start is None or run_steps is None:
+            return None
+        runs.append(RunSpec(optimizer=name, label=_swept_label(label, combo), lr=lr, hyperparameters=values,
+                            start=tuple(run_start), steps=run_steps, color=color, schedule=schedule, noise=noise,
+                            minibatch=minibatch, sweep=label if combo else None,
+                            swept=tuple((k, hypers[k].normalize(v)) for k, v in combo.items())))
+    return runs, starts
+
+
+def _swept_label(label: str, combo: dict) -> str:
+    """'Adam lr=0.001 momentum=0.9': a swept run's label names its values (shortest text that round-trips)."""
+    return " ".join([label, *(f"{key}={value!r}" if isinstance(value, float) else f"{key}={value}"
+                              for key, value in combo.items())])

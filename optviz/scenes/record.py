@@ -26,6 +26,8 @@ class RunSpec:
     noise: dict[str, Any] | None = None      # {"std": 0.5, "seed": 0, "kind": "additive" | "multiplicative"}
     minibatch: dict[str, Any] | None = None  # {"size": 8, "seed": 0}: sample data terms each step
     group: str | None = None                 # runs from one entry with many starts share a group (a swarm)
+    sweep: str | None = None                 # runs from one swept entry share its label ...
+    swept: tuple[tuple[str, Any], ...] = ()  # ... and each has its own values of the swept keys
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,18 @@ class Scene:
     palette: tuple[str, ...] = ()        # () means the colour-blind-safe default
     panels: tuple[str, ...] = ()         # any of "loss", "surface"
     legend: str = "upper left"
+
+
+def scene_entries(runs: Sequence[RunSpec]) -> list[list[int]]:
+    """Run indices per optimizer entry as written in the scene: a swarm's runs, or a sweep's, are one entry."""
+    out: list[list[int]] = []
+    for i, members in enumerate(entries(runs)):
+        run = runs[members[0]]
+        if out and run.sweep is not None and runs[out[-1][0]].sweep == run.sweep:
+            out[-1].extend(members)
+        else:
+            out.append(list(members))
+    return out
 
 
 def entries(runs: Sequence[RunSpec]) -> list[list[int]]:

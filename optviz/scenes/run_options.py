@@ -12,7 +12,7 @@ from ..fields import REQUIRED, Field, Problems, describe
 from ..maths.functions import Objective
 from ..maths.schedules import SCHEDULES
 from . import checks
-from .keys import MAX_STARTS
+from .keys import MAX_STARTS, MAX_SWEEP
 
 
 @dataclass
@@ -38,6 +38,8 @@ NOISE_KIND = Field("kind", "additive", "str", choices=("additive", "multiplicati
                    help="added to the gradient, or scaling it by (1 + noise)")
 BATCH_SIZE = Field("size", REQUIRED, "int", minimum=1, help="data terms sampled each step")
 POINT = Field("point", REQUIRED, "pair", help="a point [x, y]")
+SWEEP_COUNT = Field("count", REQUIRED, "int", minimum=2, maximum=MAX_SWEEP, help="number of values")
+SWEEP_BOUND = Field("bound", REQUIRED, "float", help="first or last value")
 
 
 def starts(value: Any, path: str, p: Problems, defaults: SceneDefaults) -> list[tuple[float, float]] | None:
@@ -140,3 +142,80 @@ def schedule(value: Any, path: str, p: Problems, lr: float, steps: int) -> dict 
     if problems:
         return None
     return {"name": name, **spec.resolve(lr, steps, kwargs)}
+
+
+def sweep(value: Any, path: str, p: Problems, hypers: dict) -> dict[str, list] | None:
+    """``{key: values}`` for one or two of the optimizer's hyperparameters (``hypers``: name -> Hyper), each
+    as ``{logspace: [first, last, count]}`` (log-spaced values, first and last included), ``{linspace: [...]}``
+    or a list; two keys make a grid. Every value is checked as the hyperparameter itself would be."""
+    if checks.mapping(value, path, p) is None:
+        return None
+    if not 1 <= len(value) <= 2:
+        p.add(path, f"must sweep one or two hyperparameters, got {len(value)}")
+        return None
+    out: dict[str, list] = {}
+    for key, spec in value.items():
+        at = f"{path}.{key}"
+        hyper = hypers.get(key)
+        if hyper is None or hyper.kind not in ("float", "int", "bool"):
+            numeric = sorted(k for k, h in hypers.items() if h.kind in ("float", "int", "bool"))
+            p.add(at, f"cannot be swept: sweep one of {', '.join(numeric)}")
+            continue
+        values = _sweep_values(spec, at, p, hyper)
+        if values is not None:
+            out[key] = values
+    if len(out) != len(value):
+        return None
+    runs = int(np.prod([len(v) for v in out.values()]))
+    if runs > MAX_SWEEP:
+        p.add(path, f"makes {runs} runs; the limit is {MAX_SWEEP}")
+        return None
+    return out
+
+
+def _sweep_values(spec: Any, path: str, p: Problems, hyper) -> list | None:
+    if isinstance(spec, list):
+        if not 2 <= len(spec) <= MAX_SWEEP:
+            p.add(path, f"must list 2 to {MAX_SWEEP} values, got {len(spec)}")
+            return None
+        values = [hyper.check(v, f"{path}[{i}]", p) for i, v in enumerate(spec)]
+        if any(v is None for v in values):
+            return None
+        values = [hyper.normalize(v) for v in values]
+        if len(set(values)) != len(values):
+            p.add(path, "lists a value twice")
+            return None
+        return values
+    if checks.mapping(spec, path, p) is None:
+        return None
+    checks.known_keys(spec, ["logspace", "linspace"], path, p)
+    if len(spec) != 1:
+        p.add(path, "give exactly one of logspace or linspace (or a list of values)")
+        return None
+    (kind, args), = spec.items()
+    if kind not in ("logspace", "linspace"):
+        return None
+    if hyper.kind != "float":
+        p.add(f"{path}.{kind}", f"{hyper.name} takes a list of values, not a {kind}")
+        return None
+    if not isinstance(args, list) or len(args) != 3:
+        p.add(f"{path}.{kind}", f"must be [first, last, count], got {describe(args)}")
+        return None
+    a = SWEEP_BOUND.check(args[0], f"{path}.{kind}[0]", p)
+    b = SWEEP_BOUND.check(args[1], f"{path}.{kind}[1]", p)
+    n = SWEEP_COUNT.check(args[2], f"{path}.{kind}[2]", p)
+    if a is None or b is None or n is None:
+        return None
+    if kind == "logspace" and not (a > 0 and b > 0):
+        p.add(f"{path}.{kind}", f"needs first and last above 0, got {a:g} and {b:g}")
+        return None
+    values = [float(v) for v in (np.geomspace if kind == "logspace" else np.linspace)(a, b, n)]
+    values[0], values[-1] = a, b     # exactly as written
+    if len(set(values)) != len(values):
+        p.add(f"{path}.{kind}", "gives a value twice (first and last are equal)")
+        return None
+    bad = [v for v in values if hyper.problems(v)]
+    if bad:
+        p.add(f"{path}.{kind}", f"{hyper.problems(bad[0])[0][1]} ({hyper.name} = {bad[0]:g})")
+        return None
+    return values

@@ -14,9 +14,10 @@ from ..fields import Field
 from ..maths.functions import FUNCTIONS
 from ..maths.optimizers import OPTIMIZERS
 from ..maths.schedules import SCHEDULES
-from .keys import MAX_RUNS, MAX_STARTS, PANELS, RUN_KEYS, SCENE_KEYS
+from .keys import MAX_RUNS, MAX_STARTS, MAX_SWEEP, PANELS, RUN_KEYS, SCENE_KEYS
 from .render_options import LEVEL, LEVEL_BOUND, LEVEL_COUNT
-from .run_options import BATCH_SIZE, GRID_SIDE, NOISE_KIND, NOISE_STD, POINT, RANDOM_STARTS, SEED
+from .run_options import (BATCH_SIZE, GRID_SIDE, NOISE_KIND, NOISE_STD, POINT, RANDOM_STARTS, SEED, SWEEP_BOUND,
+                          SWEEP_COUNT)
 
 SCHEMA_ID = "https://optviz.invalid/scene.schema.json"
 
@@ -41,6 +42,17 @@ def _starts() -> dict:
     ]}
 
 
+def _sweep() -> dict:
+    triple = {"type": "array", "prefixItems": [_bare(SWEEP_BOUND), _bare(SWEEP_BOUND), _bare(SWEEP_COUNT)],
+              "minItems": 3, "maxItems": 3}
+    values = {"oneOf": [
+        {"type": "array", "minItems": 2, "maxItems": MAX_SWEEP},
+        {"type": "object", "properties": {"logspace": triple}, "required": ["logspace"], "additionalProperties": False},
+        {"type": "object", "properties": {"linspace": triple}, "required": ["linspace"], "additionalProperties": False},
+    ]}
+    return {"type": "object", "additionalProperties": values, "minProperties": 1, "maxProperties": 2}
+
+
 def _schedule() -> dict:
     variants = []
     for name, spec in SCHEDULES.items():
@@ -59,7 +71,8 @@ def _described(value: dict, field: Field, with_default: bool = True) -> dict:
 def _optimizer_entry() -> dict:
     refs = {"start": {"$ref": "#/$defs/point"}, "starts": {"$ref": "#/$defs/starts"},
             "schedule": {"$ref": "#/$defs/schedule"}, "noise": {"$ref": "#/$defs/noise"},
-            "minibatch": {"$ref": "#/$defs/minibatch"}, "color": {"type": "string"}}
+            "minibatch": {"$ref": "#/$defs/minibatch"}, "color": {"type": "string"},
+            "sweep": {"$ref": "#/$defs/sweep"}}
     common = {key: _described(refs.get(key) or _bare(field), field, with_default=False)
               for key, field in RUN_KEYS.items() if key != "name"}
     variants = []
@@ -130,7 +143,8 @@ def scene_schema() -> dict:
         "required": [key for key, field in SCENE_KEYS.items() if field.required],
         "additionalProperties": False,
         "$defs": {"point": _bare(POINT), "starts": _starts(), "schedule": _schedule(),
-                  "noise": _object([NOISE_STD, SEED, NOISE_KIND]), "minibatch": _object([BATCH_SIZE, SEED])},
+                  "noise": _object([NOISE_STD, SEED, NOISE_KIND]), "minibatch": _object([BATCH_SIZE, SEED]),
+                  "sweep": _sweep()},
     }
 
 

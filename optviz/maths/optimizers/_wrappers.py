@@ -4,31 +4,41 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._exact import add
+from ._exact import add, branch, some
 from .base import Optimizer
 
-def _maximizing(opt: Optimizer) -> Optimizer:
+
+def _maximizing(opt: Optimizer, maximize) -> Optimizer:
     """Ascend instead: torch negates the gradient before anything else."""
-    return Optimizer(opt.init, lambda g, state, p, lr: opt.update(-g, state, p, lr))
-
-
-def _l2_weight_decay(opt: Optimizer, weight_decay: float) -> Optimizer:
-    """``g + weight_decay*theta``: L2 regularisation folded into the gradient."""
-    if weight_decay == 0:
+    if not some(maximize):
         return opt
-    return Optimizer(opt.init, lambda g, state, p, lr: opt.update(add(g, p, weight_decay), state, p, lr))
+    return Optimizer(opt.init, lambda g, state, p, lr: opt.update(branch(maximize, lambda: -g, lambda: g),
+                                                                  state, p, lr))
 
 
-def _decoupled_weight_decay(opt: Optimizer, weight_decay: float) -> Optimizer:
+def _l2_weight_decay(opt: Optimizer, weight_decay) -> Optimizer:
+    """``g + weight_decay*theta``: L2 regularisation folded into the gradient."""
+    if not some(weight_decay != 0):
+        return opt
+    return Optimizer(opt.init, lambda g, state, p, lr: opt.update(
+        branch(weight_decay != 0, lambda: add(g, p, weight_decay), lambda: g), state, p, lr))
+
+
+def _decoupled_weight_decay(opt: Optimizer, weight_decay) -> Optimizer:
     """``theta *= 1 - lr*weight_decay`` before the step (Loshchilov & Hutter, "Decoupled Weight Decay
     Regularization", ICLR 2019)."""
-    if weight_decay == 0:
+    if not some(weight_decay != 0):
         return opt
-    return Optimizer(opt.init, lambda g, state, p, lr: opt.update(g, state, p * (1 - lr * weight_decay), lr))
+    return Optimizer(opt.init, lambda g, state, p, lr: opt.update(
+        g, state, branch(weight_decay != 0, lambda: p * (1 - lr * weight_decay), lambda: p), lr))
 
 
-def _weight_decay(opt: Optimizer, weight_decay: float, decoupled: bool) -> Optimizer:
-    return (_decoupled_weight_decay if decoupled else _l2_weight_decay)(opt, weight_decay)
+def _weight_decay(opt: Optimizer, weight_decay, decoupled) -> Optimizer:
+    """L2 or decoupled weight decay; ``decoupled`` may differ between runs (NAdam's and RAdam's option)."""
+    if not isinstance(decoupled, np.ndarray):
+        return (_decoupled_weight_decay if decoupled else _l2_weight_decay)(opt, weight_decay)
+    return _l2_weight_decay(_decoupled_weight_decay(opt, np.where(decoupled, weight_decay, 0.0)),
+                            np.where(decoupled, 0.0, weight_decay))
 
 
 def _float64(opt: Optimizer) -> Optimizer:
@@ -38,16 +48,21 @@ def _float64(opt: Optimizer) -> Optimizer:
         return opt.init(np.asarray(params, dtype=np.float64))
 
     def update(grads, state, params, lr):
-        lr = float(lr) if np.ndim(lr) == 0 else np.asarray(lr, dtype=np.float64)
-        if np.ndim(lr) == 1:  # one lr per run, given flat: (runs,) would broadcast along the wrong axis
-            lr = lr[:, None]
-        return opt.update(np.asarray(grads, dtype=np.float64), state, np.asarray(params, dtype=np.float64), lr)
+        if isinstance(lr, np.ndarray) or not isinstance(lr, float):
+            lr = float(lr) if np.ndim(lr) == 0 else np.asarray(lr, dtype=np.float64)
+            if np.ndim(lr) == 1:  # one lr per run, given flat: (runs,) would broadcast along the wrong axis
+                lr = lr[:, None]
+        if not (type(grads) is np.ndarray and grads.dtype == np.float64):
+            grads = np.asarray(grads, dtype=np.float64)
+        if not (type(params) is np.ndarray and params.dtype == np.float64):
+            params = np.asarray(params, dtype=np.float64)
+        return opt.update(grads, state, params, lr)
 
     return Optimizer(init, update)
 
 
-def torch_like(core: Optimizer, weight_decay: float, maximize: bool, decoupled: bool = False) -> Optimizer:
-    """Wrap a rule in torch's preamble: negate for ``maximize``, then weight decay, then the rule."""
-    opt = _weight_decay(core, weight_decay, decoupled)
-    return _float64(_maximizing(opt) if maximize else opt)
+def torch_like(core: Optimizer, weight_decay, maximize, decoupled=False) -> Optimizer:
+    """Wrap a rule in torch's preamble: negate for ``maximize``, then weight decay, then the rule. Each option
+    is a Python value or a per-run (runs, 1) array."""
+    return _float64(_maximizing(_weight_decay(core, weight_decay, decoupled), maximize))
 

@@ -5,7 +5,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._exact import bias_correction, descend, ema, ema_sq, sqrt
+from ._exact import bias_correction, branch, descend, moments, scalar, some, sqrt
 from ._wrappers import torch_like
 from .base import (DECOUPLED, EPS_INSIDE_SQRT, MAXIMIZE, Hyper, Optimizer, OptimizerSpec, alias, betas_hyper, eps_hyper, lr_hyper,
                    register, weight_decay_hyper, with_defaults)
@@ -36,18 +36,16 @@ def _adam(betas: tuple[float, float], eps: float, amsgrad: bool, eps_inside_sqrt
 
     def update(g, state, p, lr):
         step = state.step + 1
-        exp_avg = ema(state.exp_avg, g, beta1)
-        exp_avg_sq = ema_sq(state.exp_avg_sq, g, beta2)
+        exp_avg, exp_avg_sq = moments(state.exp_avg, state.exp_avg_sq, g, beta1, beta2)
         bias_correction2 = bias_correction(beta2, step)
         step_size = lr / bias_correction(beta1, step)
         v = exp_avg_sq
         max_exp_avg_sq = state.max_exp_avg_sq
-        if amsgrad:
-            v = max_exp_avg_sq = np.maximum(max_exp_avg_sq, exp_avg_sq)
-        if eps_inside_sqrt:
-            denom = sqrt(v / bias_correction2 + eps)
-        else:
-            denom = sqrt(v) / bias_correction2**0.5 + eps
+        if some(amsgrad):
+            max_exp_avg_sq = np.maximum(max_exp_avg_sq, exp_avg_sq)
+            v = branch(amsgrad, lambda: max_exp_avg_sq, lambda: exp_avg_sq)
+        denom = branch(eps_inside_sqrt, lambda: sqrt(v / bias_correction2 + eps),
+                       lambda: sqrt(v) / scalar(lambda b: b**0.5, bias_correction2) + eps)
         p = descend(p, step_size, exp_avg, denom)
         return p, AdamState(exp_avg, exp_avg_sq, max_exp_avg_sq, step)
 
@@ -79,12 +77,11 @@ def _nadam(betas: tuple[float, float], eps: float, momentum_decay: float) -> Opt
     def update(g, state, p, lr):
         step = state.step + 1
         bias_correction2 = bias_correction(beta2, step)
-        mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
-        mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * momentum_decay)))
+        mu = beta1 * (1.0 - 0.5 * scalar(lambda d: 0.96 ** (step * d), momentum_decay))
+        mu_next = beta1 * (1.0 - 0.5 * scalar(lambda d: 0.96 ** ((step + 1) * d), momentum_decay))
         mu_product = state.mu_product * mu
         mu_product_next = mu_product * mu_next
-        exp_avg = ema(state.exp_avg, g, beta1)
-        exp_avg_sq = ema_sq(state.exp_avg_sq, g, beta2)
+        exp_avg, exp_avg_sq = moments(state.exp_avg, state.exp_avg_sq, g, beta1, beta2)
         denom = sqrt(exp_avg_sq / bias_correction2) + eps
         p = descend(p, lr * (1.0 - mu) / (1.0 - mu_product), g, denom)
         p = descend(p, lr * mu_next / (1.0 - mu_product_next), exp_avg, denom)
@@ -119,15 +116,19 @@ def _radam(betas: tuple[float, float], eps: float) -> Optimizer:
 
     def update(g, state, p, lr):
         step = state.step + 1
-        exp_avg = ema(state.exp_avg, g, beta1)
-        exp_avg_sq = ema_sq(state.exp_avg_sq, g, beta2)
+        exp_avg, exp_avg_sq = moments(state.exp_avg, state.exp_avg_sq, g, beta1, beta2)
         bias_correction2 = bias_correction(beta2, step)
-        direction = exp_avg / bias_correction(beta1, step) * lr
-        rho_t = rho_inf - 2 * step * (beta2**step) / bias_correction2
-        if rho_t > 5.0:
-            rect = ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
-            adaptive_lr = 1.0 / (sqrt(exp_avg_sq) + eps) * bias_correction2**0.5  # torch's scalar/tensor
-            direction = direction * adaptive_lr * rect
+        plain = exp_avg / bias_correction(beta1, step) * lr
+        rho_t = rho_inf - 2 * step * scalar(lambda b: b**step, beta2) / bias_correction2
+
+        def rectified():
+            rect = scalar(lambda rho_t, rho_inf: ((rho_t - 4) * (rho_t - 2) * rho_inf
+                                                  / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
+                          if rho_t > 5.0 else 0.0, rho_t, rho_inf)   # (runs left of 5 take the other branch)
+            adaptive_lr = 1.0 / (sqrt(exp_avg_sq) + eps) * scalar(lambda b: b**0.5, bias_correction2)  # scalar/tensor
+            return plain * adaptive_lr * rect
+
+        direction = branch(rho_t > 5.0, rectified, lambda: plain)
         return descend(p, 1.0, direction), RAdamState(exp_avg, exp_avg_sq, step)
 
     return Optimizer(init, update)

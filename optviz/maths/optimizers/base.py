@@ -11,6 +11,8 @@ import functools
 from dataclasses import dataclass, replace
 from typing import Any, Callable, NamedTuple
 
+import numpy as np
+
 from ...fields import Field, did_you_mean
 
 #: A hyperparameter is a field of an optimizer entry: type, default, range and help in one record.
@@ -20,7 +22,10 @@ Hyper = Field
 class Optimizer(NamedTuple):
     """``init(params) -> state``; ``update(grads, state, params, lr) -> (new_params, new_state)``.
 
-    Arrays are ``(runs, 2)``. ``lr`` is the current group lr, a float or a ``(runs, 1)`` array (one per run).
+    Arrays are ``(runs, 2)``. ``lr`` is the current group lr, a float or a ``(runs, 1)`` array (one per run; a
+    first-order rule, which works coordinate by coordinate, also takes it spread to ``(runs, 2)``);
+    so may be any hyperparameter the optimizer was built with (``_exact.branch`` and ``_exact.scalar`` keep each
+    run on the path torch would take for it).
     """
 
     init: Callable[[Any], Any]
@@ -100,9 +105,17 @@ def _resolving(spec: OptimizerSpec) -> Callable[..., Optimizer]:
     build = spec.build
 
     def resolved(*objective: Any, **hp: Any) -> Optimizer:
-        return build(*objective, **{k: h.normalize(hp.get(k, h.default)) for k, h in by_name.items()})
+        return build(*objective, **{k: _normalized(h, hp.get(k, h.default)) for k, h in by_name.items()})
 
     return functools.update_wrapper(resolved, build)
+
+
+def _normalized(h: Hyper, value: Any) -> Any:
+    """A value as the maths wants it; per-run arrays (runs of a batch that differ in it, see ``simulate``)
+    already are."""
+    if isinstance(value, np.ndarray) or (isinstance(value, tuple) and any(isinstance(v, np.ndarray) for v in value)):
+        return value
+    return h.normalize(value)
 
 
 def alias(spec: OptimizerSpec, name: str, display: str, **defaults: Any) -> OptimizerSpec:

@@ -33,6 +33,11 @@ def _float64(params, lr) -> tuple[np.ndarray, Any]:
             float(lr) if np.ndim(lr) == 0 else np.asarray(lr, dtype=np.float64))
 
 
+def _per_run(value):
+    """A hyperparameter as the (runs,) vectors here want it: a scalar stays, a (runs, 1) array is flattened."""
+    return np.asarray(value).reshape(-1) if isinstance(value, np.ndarray) else value
+
+
 def _dot(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     return u[:, 0] * v[:, 0] + u[:, 1] * v[:, 1]
 
@@ -85,6 +90,8 @@ def newton(objective, damping: float = 0.0) -> Optimizer:
     one step at :math:`\gamma = 1`.
     """
 
+    damping = _per_run(damping)
+
     def init(params):
         return NewtonState(0)
 
@@ -125,6 +132,9 @@ def bfgs(objective, c1: float = 1e-4, shrink: float = 0.5, max_backtracks: int =
     reset to :math:`I` — after a failed search the point does not move, and the next step is steepest descent.
     """
 
+    c1, shrink, max_backtracks = _per_run(c1), _per_run(shrink), _per_run(max_backtracks)
+    limit = np.max(max_backtracks)
+
     def init(params):
         runs = np.shape(params)[0]
         return BFGSState(np.broadcast_to(np.eye(2), (runs, 2, 2)).copy(), np.ones(runs, dtype=bool),
@@ -152,15 +162,19 @@ def bfgs(objective, c1: float = 1e-4, shrink: float = 0.5, max_backtracks: int =
         accepted = np.zeros(runs, dtype=bool)
         finite = np.all(np.isfinite(p), axis=1)
         pending = np.flatnonzero(finite)   # a non-finite point stays as it is
-        for j in range(max_backtracks + 1):
+        for j in range(int(limit) + 1):
+            if isinstance(max_backtracks, np.ndarray):      # runs out of rejections have failed
+                pending = pending[max_backtracks[pending] >= j]
             if pending.size == 0:
                 break
             trial = p[pending] + t[pending, None] * d[pending]
-            ok = objective.value(trial.T) <= f0[pending] + c1 * t[pending] * slope[pending]
+            armijo = c1 if not isinstance(c1, np.ndarray) else c1[pending]
+            ok = objective.value(trial.T) <= f0[pending] + armijo * t[pending] * slope[pending]
             accepted[pending[ok]] = True
             pending = pending[~ok]
-            if j < max_backtracks:
-                t[pending] *= shrink
+            if j < limit:
+                again = pending if not isinstance(max_backtracks, np.ndarray) else pending[max_backtracks[pending] > j]
+                t[again] *= shrink if not isinstance(shrink, np.ndarray) else shrink[again]
         new_p = np.where(accepted[:, None], p + t[:, None] * d, p)
         failed = finite & ~accepted
         H, fresh = np.where(failed[:, None, None], eye, H), fresh | failed

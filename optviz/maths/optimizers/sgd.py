@@ -5,7 +5,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._exact import add, descend
+from ._exact import add, branch, descend, some
 from ._wrappers import torch_like
 from .base import MAXIMIZE, Hyper, Optimizer, OptimizerSpec, Rule, alias, lr_hyper, register, weight_decay_hyper
 
@@ -31,9 +31,11 @@ def _sgd(momentum: float, dampening: float, nesterov: bool) -> Optimizer:
 
     def update(g, state, p, lr):
         buf = state.momentum_buffer
-        if momentum != 0:
+        uses_momentum = momentum != 0
+        if some(uses_momentum):
             buf = g.copy() if state.step == 0 else add(buf * momentum, g, 1 - dampening)
-            g = add(g, buf, momentum) if nesterov else buf
+            g = branch(uses_momentum, lambda: branch(nesterov, lambda: add(g, buf, momentum), lambda: buf),
+                       lambda: g)
         return descend(p, lr, g), SGDState(buf, state.step + 1)
 
     return Optimizer(init, update)
