@@ -1,13 +1,13 @@
 """Trajectories: every run of a scene computed up front, so drawing never waits on arithmetic."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 
 from .maths.optimizers import OPTIMIZERS, Optimizer, build_optimizer
-from .maths.schedules import lr_sequence
+from .maths.schedules import lr_sequence, momentum_sequence
 from .scenes.record import RunSpec, Scene, entries
 
 
@@ -88,6 +88,36 @@ def lr_schedule(spec: RunSpec, lr: float | None = None) -> np.ndarray:
     return lr_sequence(spec.schedule["name"], float(lr), spec.steps, **kwargs)
 
 
+def momentum_schedule(spec: RunSpec, lr: float | None = None) -> dict[str, np.ndarray]:
+    """What a momentum-cycling schedule (OneCycleLR, CyclicLR) sets at each step, as the ``update`` keyword
+    of the run's optimizer: ``{"momentum": (steps,)}`` or ``{"beta1": (steps,)}``; ``{}`` when nothing is cycled."""
+    if spec.schedule is None:
+        return {}
+    lr = spec.lr if lr is None else lr
+    kwargs = {k: v for k, v in spec.schedule.items() if k != "name"}
+    values = momentum_sequence(spec.schedule["name"], float(lr), spec.steps, **kwargs)
+    if values is None:
+        return {}
+    return {OPTIMIZERS[spec.optimizer].cycled: values}
+
+
+def _cycled(groups: list[list[RunSpec]], steps: int) -> dict[str, np.ndarray]:
+    """The per-step keyword of a batch whose entries cycle momentum: each run's sequence, or for a run that does
+    not, the value it was built with; (steps,) when every run has the same, else (steps, runs)."""
+    if not any(momentum_schedule(group[0]) for group in groups):
+        return {}
+    key = OPTIMIZERS[groups[0][0].optimizer].cycled
+    columns = []
+    for group in groups:
+        spec = group[0]
+        built = spec.hyperparameters["betas"][0] if key == "beta1" else spec.hyperparameters[key]
+        sequence = momentum_schedule(spec).get(key, np.full(spec.steps, float(built)))
+        columns += [np.pad(sequence, (0, steps - spec.steps), mode="edge")] * len(group)
+    if all(np.array_equal(c, columns[0]) for c in columns):
+        return {key: columns[0]}
+    return {key: np.column_stack(columns)}
+
+
 def per_run(values: list):
     """One hyperparameter over the runs of a batch: the value itself when every run has it, else a (runs, 1)
     array (a pair, such as betas, component by component)."""
@@ -107,6 +137,7 @@ class _Batch:
     lrs: np.ndarray             # (steps,) shared by every run, or (steps, runs)
     rows: slice
     elementwise: bool = False   # a first-order rule: the lr may come as (runs, 2), one per coordinate
+    cycled: dict[str, np.ndarray] = field(default_factory=dict)   # momentum or beta1 per step, like lrs
 
 
 def _batch(scene: Scene, groups: list[list[RunSpec]], steps: int, rows: slice) -> _Batch:
@@ -121,7 +152,7 @@ def _batch(scene: Scene, groups: list[list[RunSpec]], steps: int, rows: slice) -
     first = specs[0]
     hyperparameters = {key: per_run([spec.hyperparameters[key] for spec in specs]) for key in first.hyperparameters}
     return _Batch(build_optimizer(first.optimizer, hyperparameters, scene.function), lrs, rows,
-                  not OPTIMIZERS[first.optimizer].needs_objective)
+                  not OPTIMIZERS[first.optimizer].needs_objective, _cycled(groups, steps))
 
 
 def _run(scene: Scene, spec: RunSpec, path: np.ndarray, stop: int, lrs: np.ndarray) -> Run:
@@ -187,15 +218,17 @@ def gradient_oracle(objective, noise: dict | None = None, minibatch: dict | None
 
 def advance(optimizer: str, hyperparameters: dict, starts: np.ndarray, lrs: np.ndarray, objective,
             xlim: tuple[float, float], ylim: tuple[float, float], noise: dict | None = None,
-            minibatch: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
+            minibatch: dict | None = None, cycled: dict[str, np.ndarray] | None = None
+            ) -> tuple[np.ndarray, np.ndarray]:
     """Advance many runs of one optimizer at once (``hyperparameters`` without lr: ``lrs`` gives it).
 
-    ``starts`` is (runs, 2); ``lrs`` is (steps,) or (steps, runs). Returns the points (steps + 1, runs, 2)
+    ``starts`` is (runs, 2); ``lrs`` is (steps,) or (steps, runs), and so is each of ``cycled``'s sequences of
+    a hyperparameter set every step (``momentum_schedule``). Returns the points (steps + 1, runs, 2)
     and, per run, the first step whose point is non-finite or far out of view (-1 if none). Diverged runs
     keep being computed (harmlessly, under errstate) so the loop stays one vectorised update per step.
     """
     batch = _Batch(build_optimizer(optimizer, hyperparameters, objective), lrs, slice(None),
-                   not OPTIMIZERS[optimizer].needs_objective)
+                   not OPTIMIZERS[optimizer].needs_objective, cycled or {})
     return _advance([batch], gradient_oracle(objective, noise, minibatch), starts, lrs.shape[0], xlim, ylim)
 
 
@@ -211,15 +244,19 @@ def _advance(batches: list[_Batch], grad, starts: np.ndarray, steps: int, xlim, 
     points[0] = starts
     params = points[0]
     states = [b.optimizer.init(params[b.rows]) for b in batches]
-    plan = [(b.optimizer.update, _per_step(b), b.rows) for b in batches]
+    plan = [(b.optimizer.update, _per_step(b), b.rows, _cycled_per_step(b)) for b in batches]
     diverged = np.full(runs, -1)
     checked = 0                 # points[1:checked + 1] have been looked at
     with np.errstate(all="ignore"):
         for k in range(steps):
             g = grad(params)
             now = points[k + 1]
-            for j, (update, lrs, rows) in enumerate(plan):
-                now[rows], states[j] = update(g[rows], states[j], params[rows], lrs[k])
+            for j, (update, lrs, rows, cycled) in enumerate(plan):
+                if cycled:
+                    now[rows], states[j] = update(g[rows], states[j], params[rows], lrs[k],
+                                                  **{key: value[k] for key, value in cycled.items()})
+                else:
+                    now[rows], states[j] = update(g[rows], states[j], params[rows], lrs[k])
             params = now
             if (k + 1) % CHUNK == 0 or k + 1 == steps:
                 checked = _mark(diverged, points, checked, k + 1, centre, reach)
@@ -246,6 +283,11 @@ def _per_step(batch: _Batch) -> np.ndarray:
     if batch.elementwise and lrs.nbytes * 2 <= WIDE_LRS:
         return np.repeat(lrs[:, :, None], 2, axis=2)
     return lrs[:, :, None]
+
+
+def _cycled_per_step(batch: _Batch) -> dict[str, np.ndarray]:
+    """The batch's per-step keywords indexed by step: floats, or per-run (runs, 1) columns."""
+    return {key: value if value.ndim == 1 else value[:, :, None] for key, value in batch.cycled.items()}
 
 
 def _mark(diverged: np.ndarray, points: np.ndarray, checked: int, upto: int, centre, reach) -> int:

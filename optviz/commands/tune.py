@@ -36,7 +36,7 @@ from ..errors import SceneError
 from ..scenes.load import scene_from_data
 from ..scenes.record import RunSpec, Scene, scene_entries
 from ..scenes.source import _Loader, parse_yaml, read_text
-from ..simulate import advance, lr_schedule
+from ..simulate import advance, lr_schedule, momentum_schedule
 
 OBJECTIVES = ("final-loss", "initial-speed")
 LR_RANGE = (1e-6, 1e2)      # searched, widened to take in the current lr
@@ -196,13 +196,14 @@ def _evaluate(scene: Scene, entry: _Entry, lrs, n: int, reduce: Reduce) -> np.nd
     schedule = np.stack([_lr_steps(entry, lr, n) for lr in lrs], axis=1)
     exact = spec.noise is None and spec.minibatch is None
     per_call = max(1, MAX_POINTS // ((n + 1) * s)) if exact else 1
+    cycled = {k: v[:n] for k, v in momentum_schedule(spec).items()}     # the same at every lr
     out = []
     for i in range(0, len(lrs), per_call):
         cols = schedule[:, i:i + per_call]
         r = cols.shape[1]
         points, diverged = advance(spec.optimizer, hp, np.tile(starts, (r, 1)), np.repeat(cols, s, axis=1),
                                    scene.function, scene.xlim, scene.ylim, noise=spec.noise,
-                                   minibatch=spec.minibatch)
+                                   minibatch=spec.minibatch, cycled=cycled)
         out.append(reduce(points.reshape(n + 1, r, s, 2), diverged.reshape(r, s)))
     return np.concatenate(out)
 

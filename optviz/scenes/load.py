@@ -242,7 +242,7 @@ def _run(entry: Any, path: str, p: Problems, defaults: SceneDefaults) -> tuple[l
         lr = values.pop("lr")
         schedule = None
         if entry.get("schedule") is not None and run_steps is not None and isinstance(lr, float):
-            schedule = run_options.schedule(entry["schedule"], f"{path}.schedule", p, lr, run_steps)
+            schedule = run_options.schedule(entry["schedule"], f"{path}.schedule", p, lr, run_steps, spec.cycled)
         if len(p.items) != before or label is None or run_start is None or run_steps is None:
             return None
         runs.append(RunSpec(optimizer=name, label=_swept_label(label, combo), lr=lr, hyperparameters=values,
