@@ -24,8 +24,8 @@ Importing this package does not import torch; torch loads only when a dotted nam
 from __future__ import annotations
 
 from .keywords import check_keywords, construct, cycled, lr_default, mode, torch_value
-from .names import (TORCH_NEEDED, describe_signature, is_dotted, load_plugins, module_classes, resolve,
-                    torch_module)
+from .names import (TORCH_CLASS_PATTERN, TORCH_NEEDED, describe_signature, is_dotted, load_plugins, module_classes,
+                    resolve, torch_module)
 
-__all__ = ["TORCH_NEEDED", "check_keywords", "construct", "cycled", "describe_signature", "is_dotted",
+__all__ = ["TORCH_CLASS_PATTERN", "TORCH_NEEDED", "check_keywords", "construct", "cycled", "describe_signature", "is_dotted",
            "load_plugins", "lr_default", "mode", "module_classes", "resolve", "torch_module", "torch_value"]

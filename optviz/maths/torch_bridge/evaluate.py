@@ -44,15 +44,18 @@ def torch_function(objective: Objective) -> TorchFunction:
 
 
 def expand_definitions(text: str) -> str:
-    """``"expr, name = definition, ..."`` -> ``expr`` with each name replaced by its parenthesised definition
-    (later definitions may use earlier ones, as in ``w = ..., v = ...``)."""
-    head, *definitions = text.split(",")
-    for part in reversed(definitions):
+    """``"expr, name = definition, ..."`` -> ``expr`` with each name replaced by its parenthesised definition;
+    definitions may use each other in any order (one pass per definition)."""
+    head, *parts = text.split(",")
+    definitions = []
+    for part in parts:
         m = _DEFINITION.match(part)
         if m is None:
             raise FormulaError(f"cannot read the definition '{part.strip()}' in the formula")
-        name, body = m.groups()
-        head = re.sub(rf"\b{re.escape(name)}\b", f"({body.strip()})", head)
+        definitions.append((re.compile(rf"\b{re.escape(m.group(1))}\b"), f"({m.group(2).strip()})"))
+    for _ in definitions:
+        for pattern, body in definitions:
+            head = pattern.sub(lambda _, body=body: body, head)
     return head
 
 

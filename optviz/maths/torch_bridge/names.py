@@ -32,6 +32,8 @@ TORCH_NEEDED = "needs torch: pip install 'optviz[torch]'"
 PIP_NAMES = {"pytorch_optimizer": "pytorch-optimizer", "torch": "'optviz[torch]'"}
 
 _PART = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
+#: What a resolvable name looks like (the JSON Schema's pattern): public dotted parts, at least two.
+TORCH_CLASS_PATTERN = r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)+$"
 _PLUGINS: dict[str, ModuleType] = {}          # module name -> module loaded from a file (or handed over) on purpose
 
 

@@ -1,26 +1,29 @@
-"""The stepping core: one torch optimizer stepping many independent parameter vectors on gradients computed
+"""The stepping core: one torch optimizer class stepping many independent parameter vectors on gradients computed
 outside torch (optviz's exact ones, a noise or minibatch oracle, or a small network's).
 
 >>> import numpy as np, torch
 >>> s = Stepper(torch.optim.SGD, {"momentum": 0.9}, np.array([[1.0, 2.0], [3.0, 4.0]]), lr=0.1)
 >>> s.step(lambda p: 2 * p).tolist()      # the gradient of |p|**2, one row per run
 [[0.8, 1.6], [2.4, 3.2]]
->>> s.lrs.tolist()
-[0.1, 0.1]
+>>> s.lrs.tolist(), s.shared
+([0.1, 0.1], True)
 
 - ``starts`` is (R, D): R runs of D parameters (2 for a scene, any D for a network's flat weight vector). Each run
   is its own float64 leaf tensor in its own parameter group, so per-tensor state (moments) and per-group state
-  (Prodigy's d, schedule-free weights) stay independent, and one optimizer steps them all: one ``step()`` call a
-  step, whatever R.
+  stay independent, and one optimizer steps them all: one ``step()`` call a step, whatever R (``shared``).
+- Some classes couple what they are given even across groups: Prodigy and D-Adaptation estimate one step size
+  from all parameters, a line search (LBFGS) treats them as one problem, Hutchinson estimates draw one random
+  stream. Those get one optimizer per run, each with its own copy of the random stream (``shared`` is False): the
+  class needs a closure or Hessian-vector products, or a probe of a few steps, two runs in one optimizer against
+  each alone, does not agree to the bit. So every run of a swarm equals the single run from its start.
 - ``lr`` is one float or R of them (tune's candidates: one group each).
 - ``schedule`` is ``{"name": <torch.optim.lr_scheduler class>, **kwargs}``, run by torch's own class; a keyword
-  given as a list of R values is per group (CyclicLR's ``base_lr``).
+  given as a list of R values is per run (CyclicLR's ``base_lr``).
 - ``gradient(params (R, D)) -> (R, D)`` (numpy, float64) is written into ``.grad``. How ``step`` is driven
-  depends on the class (``keywords.mode``): plain; through a closure (LBFGS: then every run has its own optimizer,
-  because a line search treats all its parameters as one problem); or with ``.grad`` carrying an autograd graph
-  of ``loss`` (Hessian-vector products: AdaHessian, Sophia-H), its value still exactly ``gradient``'s.
+  depends on the class (``keywords.mode``): plain; through a closure (LBFGS); or with ``.grad`` carrying an
+  autograd graph of ``loss`` (AdaHessian, Sophia-H), its value still exactly ``gradient``'s.
 - ``loss(params (R, D) tensor) -> (R,)`` is needed by the closure and graph modes (``evaluate.torch_function``).
-- Runs not in ``active`` get no gradient: torch optimizers skip such parameters (a diverged run stays put).
+- Runs not in ``active`` get no gradient and are not stepped: a diverged run stays put.
 
 Everything runs with float64 as torch's default dtype (NAdam keeps a product in it) and with torch's random
 generator seeded from ``seed`` and kept apart from the caller's, so a run is reproducible to the bit.
@@ -28,6 +31,7 @@ generator seeded from ``seed`` and kept apart from the caller's, so a run is rep
 from __future__ import annotations
 
 import contextlib
+import functools
 from typing import Any, Callable
 
 import numpy as np
@@ -35,8 +39,8 @@ import torch
 
 from ..functions import Objective
 from .evaluate import torch_function
+from .keywords import keywords, torch_value
 from .keywords import mode as step_mode
-from .keywords import torch_value
 from .names import resolve
 
 Gradient = Callable[[np.ndarray], np.ndarray]
@@ -53,19 +57,18 @@ class Stepper:
         if self.mode != "plain" and loss is None:
             raise ValueError(f"{cls.__name__} needs the loss in torch (mode {self.mode})")
         self.loss = loss
-        with _isolated(None) as rng:
-            torch.manual_seed(seed)
+        self.shared = self.mode == "plain" and (runs < 2 or not couples(cls, kwargs, lrs))
+        with _isolated():
             self.params = [torch.tensor(row, dtype=torch.float64, requires_grad=True) for row in starts]
             groups = [{"params": [p], "lr": float(a)} for p, a in zip(self.params, lrs)]
-            base = {"lr": float(lrs[0])} if runs else {}
-            if self.mode == "closure":
-                self.optimizers = [cls([group], **base, **kwargs) for group in groups]
+            if self.shared:
+                self.optimizers = [cls(groups, lr=float(lrs[0]), **kwargs)] if runs else []
             else:
-                self.optimizers = [cls(groups, **base, **kwargs)]
+                self.optimizers = [cls([g], lr=g["lr"], **kwargs) for g in groups]
             self.schedulers = [] if schedule is None else [
-                _scheduler(opt, schedule, i if self.mode == "closure" else None)
-                for i, opt in enumerate(self.optimizers)]
-            self._rng = rng()
+                _scheduler(opt, schedule, None if self.shared else i) for i, opt in enumerate(self.optimizers)]
+            torch.manual_seed(seed)
+            self._rngs = [torch.get_rng_state()] * len(self.optimizers)   # separate runs: one stream each
 
     @property
     def lrs(self) -> np.ndarray:
@@ -78,33 +81,36 @@ class Stepper:
     def step(self, gradient: Gradient, active: np.ndarray | None = None) -> np.ndarray:
         """One optimizer step of every active run; returns the new parameters (R, D)."""
         active = np.ones(len(self.params), dtype=bool) if active is None else np.asarray(active, dtype=bool)
-        with _isolated(self._rng) as rng:
+        with _isolated():
             if self.mode == "closure":
-                self._step_closures(gradient, active)
+                for i in np.flatnonzero(active):
+                    self._in_stream(i, lambda: self.optimizers[i].step(self._closure(self.params[i], gradient)))
             else:
-                self._step_together(gradient, active)
+                values = torch.from_numpy(np.ascontiguousarray(gradient(self.positions()), dtype=np.float64))
+                for i, p in enumerate(self.params):
+                    p.grad = self._graph(p, values[i]) if self.mode == "graph" and active[i] else \
+                        values[i] if active[i] else None
+                if self.shared:
+                    self._in_stream(0, self.optimizers[0].step)
+                else:
+                    for i in np.flatnonzero(active):
+                        self._in_stream(i, self.optimizers[i].step)
             for scheduler in self.schedulers:
                 scheduler.step()
-            self._rng = rng()
         return self.positions()
 
-    def _step_together(self, gradient: Gradient, active: np.ndarray) -> None:
-        values = torch.from_numpy(np.ascontiguousarray(gradient(self.positions()), dtype=np.float64)).unbind(0)
-        if self.mode == "graph":
-            with torch.enable_grad():
-                graph = torch.autograd.grad(self.loss(torch.stack(self.params)).sum(), self.params,
-                                            create_graph=True)
-            # autograd's gradient, shifted to optviz's value: exact whenever the two are within a factor 2
-            # (Sterbenz), as they are to 1e-12; the graph for Hessian-vector products is autograd's
-            values = [g + (v - g).detach() for g, v in zip((torch.nan_to_num(g) for g in graph), values)]
-        for p, g, on in zip(self.params, values, active):
-            p.grad = g if on else None
-        self.optimizers[0].step()
+    def _in_stream(self, i: int, call: Callable[[], Any]) -> None:
+        torch.set_rng_state(self._rngs[i])
+        call()
+        self._rngs[i] = torch.get_rng_state()
 
-    def _step_closures(self, gradient: Gradient, active: np.ndarray) -> None:
-        for p, opt, on in zip(self.params, self.optimizers, active):
-            if on:
-                opt.step(self._closure(p, gradient))
+    def _graph(self, p: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
+        """autograd's gradient of ``loss`` at ``p`` (a graph, for Hessian-vector products), shifted to ``value``:
+        exactly ``value`` whenever the two are within a factor 2 (Sterbenz), as they are to 1e-12."""
+        with torch.enable_grad():
+            (g,) = torch.autograd.grad(self.loss(p[None]).sum(), p, create_graph=True)
+        g = torch.nan_to_num(g)
+        return g + (value - g).detach()
 
     def _closure(self, p: torch.Tensor, gradient: Gradient) -> Callable[[], torch.Tensor]:
         def closure() -> torch.Tensor:
@@ -131,6 +137,53 @@ def for_objective(name: str, hyperparameters: dict, starts: np.ndarray, lr: Any,
     return Stepper(cls, kwargs, starts, lr, schedule=schedule, loss=loss)
 
 
+def couples(cls: type, kwargs: dict, lrs: Any = ()) -> bool:
+    """Whether runs in one optimizer (a group each) move differently from each run alone, probed at the class's
+    default lr and at the smallest and largest of ``lrs`` (coupling may only show where the lr lets estimated step
+    sizes grow); an inconclusive probe (an error, a non-finite point) counts as coupling."""
+    default = keywords(cls).get("lr")
+    probe = {float(v) for v in np.asarray(lrs, dtype=np.float64).ravel()[[0, -1]]} if np.size(lrs) else set()
+    probe = sorted(probe | {1e-3} | ({float(default.default)} if isinstance(default.default, (int, float))
+                                     and not isinstance(default.default, bool) else set()))
+    try:
+        key = (cls, tuple(sorted(kwargs.items())))
+        hash(key)
+    except TypeError:
+        return any(_couples_at(cls, kwargs, lr) for lr in probe)
+    return any(_cached_couples_at(key, lr) for lr in probe)
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_couples_at(key: tuple, lr: float) -> bool:
+    return _couples_at(key[0], dict(key[1]), lr)
+
+
+def _couples_at(cls: type, kwargs: dict, lr: float) -> bool:
+    """A dozen steps on two quadratic bowls of very different steepness (so estimated step sizes grow and global
+    norms show), two runs in one optimizer against each alone."""
+    rng = np.random.default_rng(0)
+    starts, targets = rng.normal(size=(2, 2)), rng.normal(size=(2, 2))
+    steepness = (1.0, 50.0)
+
+    def run(rows: list[int]) -> np.ndarray:
+        with _isolated():
+            torch.manual_seed(0)
+            params = [torch.tensor(starts[r], requires_grad=True) for r in rows]
+            opt = cls([{"params": [p], "lr": lr} for p in params], lr=lr, **kwargs)
+            for _ in range(12):
+                for p, r in zip(params, rows):
+                    p.grad = steepness[r] * (p.detach() - torch.from_numpy(targets[r]))
+                opt.step()
+            return torch.stack([p.detach() for p in params]).numpy()
+
+    try:
+        together = run([0, 1])
+        alone = np.concatenate([run([0]), run([1])])
+    except Exception:
+        return True
+    return not (np.all(np.isfinite(together)) and np.array_equal(together, alone))
+
+
 def _scheduler(optimizer, schedule: dict, run: int | None):
     kwargs = {k: (v[run] if run is not None else v) if isinstance(v, list) else v
               for k, v in schedule.items() if k != "name"}
@@ -138,15 +191,12 @@ def _scheduler(optimizer, schedule: dict, run: int | None):
 
 
 @contextlib.contextmanager
-def _isolated(state: torch.Tensor | None):
-    """float64 as torch's default dtype and a random generator of our own, both given back afterwards; yields a
-    function returning our generator's state at the end."""
+def _isolated():
+    """float64 as torch's default dtype, and the caller's random state given back afterwards."""
     dtype = torch.get_default_dtype()
     torch.set_default_dtype(torch.float64)
     try:
         with torch.random.fork_rng(devices=[]):
-            if state is not None:
-                torch.set_rng_state(state)
-            yield torch.get_rng_state
+            yield
     finally:
         torch.set_default_dtype(dtype)
