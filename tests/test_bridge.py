@@ -159,6 +159,14 @@ def test_second_order_classes_descend_and_are_reproducible():
         assert a.loss[-1] < 0.05 * a.loss[0]
 
 
+def test_doctests():
+    import doctest
+
+    from optviz.maths.torch_bridge import evaluate, stepper
+
+    assert doctest.testmod(stepper).failed == 0 and doctest.testmod(evaluate).failed == 0
+
+
 def test_stepper_on_a_flat_parameter_vector():
     """The core is not tied to 2-D scenes: any R x D, any gradient function (what networks will use)."""
     starts = np.arange(12.0).reshape(3, 4)
@@ -292,10 +300,16 @@ def plugin(tmp_path, monkeypatch):
 
 
 def test_a_scene_alone_never_imports_a_local_file(plugin):
+    """Whether the current folder is on sys.path (python -m, notebooks: here in-process) or not (the optviz
+    command: the subprocess)."""
     result = CliRunner().invoke(main, ["validate", "scene.yaml"])
     assert result.exit_code == 2
     assert "'my_optimizers' is a local file" in result.output and "--plugin" in result.output
-    assert not (plugin / "my_optimizers.imported").exists()
+    command = subprocess.run([sys.executable, "-c", "import sys; from optviz.commands.cli import main; "
+                              "sys.path = [p for p in sys.path if p not in ('', '.')]; main()",
+                              "render", "scene.yaml", "-o", "x.gif"], capture_output=True, text=True)
+    assert command.returncode == 2 and "pass it with --plugin my_optimizers.py" in command.stderr
+    assert not (plugin / "my_optimizers.imported").exists() and not (plugin / "x.gif").exists()
 
 
 def test_plugin_file_on_the_command_line(plugin):

@@ -228,9 +228,9 @@ def _evaluate_torch(scene: Scene, entry: _Entry, lrs: np.ndarray, n: int, reduce
     if entry.follows_lr:
         schedule = {**schedule, "base_lr": [float(lr) for lr in run_lrs]}
     r = int(ok.sum())
-    points, diverged = advance_torch(spec.optimizer, spec.hyperparameters, np.tile(starts, (r, 1)), run_lrs, n,
-                                     scene.function, scene.xlim, scene.ylim, noise=spec.noise,
-                                     minibatch=spec.minibatch, schedule=schedule)
+    points, diverged, _ = advance_torch(spec.optimizer, spec.hyperparameters, np.tile(starts, (r, 1)), run_lrs, n,
+                                        scene.function, scene.xlim, scene.ylim, noise=spec.noise,
+                                        minibatch=spec.minibatch, schedule=schedule)
     result[ok] = reduce(points.reshape(n + 1, r, s, 2), diverged.reshape(r, s))
     return result
 

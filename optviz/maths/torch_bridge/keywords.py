@@ -7,6 +7,7 @@ from typing import Any, Iterable
 
 from ...errors import SceneError
 from ...fields import did_you_mean
+from .names import torch_module
 
 #: How the stepping core drives a class: write the gradient into ``.grad`` and call ``step()``; call
 #: ``step(closure)`` (its step requires one, like LBFGS); or give ``.grad`` an autograd graph first
@@ -72,8 +73,6 @@ def cycled(optimizer: Any) -> str | None:
 def construct(cls: type, name: str, kwargs: dict, lr: float) -> Any:
     """The optimizer on one dummy float64 parameter, as the run will build it: its own checks of the keywords run
     here, before any work. Raises ``SceneError`` naming what it refused."""
-    from .names import torch_module  # lazy: keeps this module importable without torch
-
     torch = torch_module()
     param = torch.zeros(2, dtype=torch.float64, requires_grad=True)
     try:

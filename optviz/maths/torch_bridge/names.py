@@ -95,6 +95,10 @@ def _check_importable(top: str) -> None:
         return
     spec = _find_spec(top)
     if spec is None:
+        for local in (Path(f"{top}.py"), Path(top) / "__init__.py"):
+            if local.is_file():
+                raise SceneError(f"'{top}' is a local file ({local}), not an installed package; a scene never "
+                                 f"imports one by itself: pass it with --plugin {local} (plugins= in Python)")
         hint = did_you_mean(top, [*_torch_packages(), *_PLUGINS, "torch"])
         if hint:        # a typo, not a missing package
             raise SceneError(f"no installed module '{top}'{hint}")
