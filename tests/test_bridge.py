@@ -205,6 +205,8 @@ def test_keywords_are_checked_against_the_signature():
     assert key == "optimizers[0].lable" and "did you mean 'label'" in message
     [(key, message)] = problems({"name": "torch.optim.Adam", "lr": "fast"})
     assert key == "optimizers[0].lr" and "must be a number" in message
+    [(key, message)] = problems({"name": "torch.optim.Adam", "sweep": {"lr": [0.1, 0.2]}})
+    assert key == "optimizers[0].sweep" and "need a built-in optimizer" in message
 
 
 def test_required_keywords_and_the_class_own_checks():
@@ -310,6 +312,16 @@ def test_a_scene_alone_never_imports_a_local_file(plugin):
                               "render", "scene.yaml", "-o", "x.gif"], capture_output=True, text=True)
     assert command.returncode == 2 and "pass it with --plugin my_optimizers.py" in command.stderr
     assert not (plugin / "my_optimizers.imported").exists() and not (plugin / "x.gif").exists()
+
+
+def test_a_local_file_shadowing_a_torch_package_is_not_imported(tmp_path):
+    (tmp_path / "pytorch_optimizer.py").write_text("open('shadow.imported', 'w').write('yes')\n")
+    (tmp_path / "s.yaml").write_text("function: beale\noptimizers: [{name: pytorch_optimizer.Lion}]\n")
+    result = subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, ''); "
+                             "from optviz.commands.cli import main; main()", "validate", "s.yaml"],
+                            cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 2 and "'pytorch_optimizer' is a local file" in result.stderr
+    assert not (tmp_path / "shadow.imported").exists()
 
 
 def test_plugin_file_on_the_command_line(plugin):

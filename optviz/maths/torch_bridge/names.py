@@ -91,9 +91,9 @@ def _walk(parts: list[str]) -> Any:
 
 
 def _check_importable(top: str) -> None:
-    if top == "torch" or top in _torch_packages():
-        return
     spec = _find_spec(top)
+    if (top == "torch" or top in _torch_packages()) and not _is_local(Path(getattr(spec, "origin", None) or ".")):
+        return      # installed, and not shadowed by a file of that name in the current folder
     if spec is None:
         for local in (Path(f"{top}.py"), Path(top) / "__init__.py"):
             if local.is_file():
@@ -122,6 +122,8 @@ def _find_spec(top: str):
 
 def _is_local(path: Path) -> bool:
     """Found through the current folder (which Python puts on sys.path for ``python -m`` and notebooks)."""
+    if path == Path("."):
+        return False
     here = Path.cwd().resolve()
     try:
         folder = path.resolve().parent
