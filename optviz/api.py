@@ -94,5 +94,6 @@ def scene_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
 
 
 def render_file(path: str | os.PathLike, out: str | os.PathLike | None = None, fmt: str | None = None,
-                progress: Progress | None = None, scale: float | None = None) -> Path:
-    return render_scene(load(path), out, fmt, progress, scale)
+                progress: Progress | None = None, scale: float | None = None, plugins: Iterable = ()) -> Path:
+    """Load (with ``plugins``, as a worker process must load them itself) and render a scene file."""
+    return render_scene(load(path, plugins), out, fmt, progress, scale)

@@ -23,6 +23,11 @@ class SceneError(ValueError):
         return (type(self), (self.message, self.path, self.file, self.line))
 
 
+class MissingDependency(SceneError):
+    """A scene names something this environment lacks (torch, or the package of a torch optimizer): valid as
+    written, but not runnable here. The gallery skips such scenes, saying why; everything else reports them."""
+
+
 class SceneErrors(SceneError):
     """Several problems at once; ``str`` gives one line per problem."""
 

@@ -48,8 +48,8 @@ class Problems:
         self.file = file
         self.items: list[SceneError] = []
 
-    def add(self, path: str, message: str) -> None:
-        self.items.append(SceneError(message, path=path, file=self.file, line=self.line_of(path)))
+    def add(self, path: str, message: str, kind: type[SceneError] = SceneError) -> None:
+        self.items.append(kind(message, path=path, file=self.file, line=self.line_of(path)))
 
     def line_of(self, path: str) -> int | None:
         while path:

@@ -1,13 +1,15 @@
 """Trajectories: every run of a scene computed up front, so drawing never waits on arithmetic."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 
+from .errors import SceneError
 from .maths.optimizers import OPTIMIZERS, Optimizer, build_optimizer
-from .maths.schedules import lr_sequence
+from .maths.schedules import lr_sequence, momentum_sequence
+from .maths.torch_bridge import is_dotted
 from .scenes.record import RunSpec, Scene, entries
 
 
@@ -46,8 +48,16 @@ def simulate(scene: Scene, progress: Callable[[int, int], None] | None = None) -
     Entries that share an optimizer (whatever their hyperparameters, lrs, schedules, starts and steps) advance
     as one batch, hyperparameters that differ becoming per-run arrays, and all batches advance in one loop
     with one gradient call per step; each run's numbers are the same, bit for bit, as when it is simulated
-    alone. ``progress(done, total)`` is told the steps done.
+    alone. An entry naming a torch class (``torch.optim.Adam``) advances on its own, one torch optimizer for all
+    its starts (``advance_torch``). ``progress(done, total)`` is told the steps done.
     """
+    runs: list[Run | None] = [None] * len(scene.runs)
+    for members in entries(scene.runs):
+        if is_dotted(scene.runs[members[0]].optimizer):
+            for i, run in zip(members, _simulate_torch(scene, [scene.runs[i] for i in members])):
+                runs[i] = run
+    if all(run is not None for run in runs):
+        return Trajectories(scene=scene, runs=tuple(runs))
     grouped = [[[scene.runs[i] for i in members] for members in batch] for batch in _batches(scene.runs)]
     order = [i for batch in _batches(scene.runs) for members in batch for i in members]
     groups = [group for batch in grouped for group in batch]
@@ -63,7 +73,6 @@ def simulate(scene: Scene, progress: Callable[[int, int], None] | None = None) -
     starts = np.array([spec.start for spec in specs], dtype=float)
     points, diverged = _advance(batches, _batch_oracle(scene.function, groups), starts, steps, scene.xlim,
                                 scene.ylim, progress)
-    runs: list[Run | None] = [None] * len(scene.runs)
     for j, (i, spec) in enumerate(zip(order, specs)):
         runs[i] = _run(scene, spec, points[:spec.steps + 1, j], int(diverged[j]), schedules[j][:spec.steps])
     return Trajectories(scene=scene, runs=tuple(runs))
@@ -74,6 +83,8 @@ def _batches(specs) -> list[list[list[int]]]:
     and ``nag`` share ``sgd``'s rule, so they join its batch."""
     batches: dict[str, list[list[int]]] = {}
     for members in entries(specs):
+        if is_dotted(specs[members[0]].optimizer):
+            continue
         spec = OPTIMIZERS[specs[members[0]].optimizer]
         batches.setdefault(spec.base or spec.name, []).append(members)
     return list(batches.values())
@@ -86,6 +97,36 @@ def lr_schedule(spec: RunSpec, lr: float | None = None) -> np.ndarray:
         return np.full(spec.steps, float(lr))
     kwargs = {k: v for k, v in spec.schedule.items() if k != "name"}
     return lr_sequence(spec.schedule["name"], float(lr), spec.steps, **kwargs)
+
+
+def momentum_schedule(spec: RunSpec, lr: float | None = None) -> dict[str, np.ndarray]:
+    """What a momentum-cycling schedule (OneCycleLR, CyclicLR) sets at each step, as the ``update`` keyword
+    of the run's optimizer: ``{"momentum": (steps,)}`` or ``{"beta1": (steps,)}``; ``{}`` when nothing is cycled."""
+    if spec.schedule is None:
+        return {}
+    lr = spec.lr if lr is None else lr
+    kwargs = {k: v for k, v in spec.schedule.items() if k != "name"}
+    values = momentum_sequence(spec.schedule["name"], float(lr), spec.steps, **kwargs)
+    if values is None:
+        return {}
+    return {OPTIMIZERS[spec.optimizer].cycled: values}
+
+
+def _cycled(groups: list[list[RunSpec]], steps: int) -> dict[str, np.ndarray]:
+    """The per-step keyword of a batch whose entries cycle momentum: each run's sequence, or for a run that does
+    not, the value it was built with; (steps,) when every run has the same, else (steps, runs)."""
+    if not any(momentum_schedule(group[0]) for group in groups):
+        return {}
+    key = OPTIMIZERS[groups[0][0].optimizer].cycled
+    columns = []
+    for group in groups:
+        spec = group[0]
+        built = spec.hyperparameters["betas"][0] if key == "beta1" else spec.hyperparameters[key]
+        sequence = momentum_schedule(spec).get(key, np.full(spec.steps, float(built)))
+        columns += [np.pad(sequence, (0, steps - spec.steps), mode="edge")] * len(group)
+    if all(np.array_equal(c, columns[0]) for c in columns):
+        return {key: columns[0]}
+    return {key: np.column_stack(columns)}
 
 
 def per_run(values: list):
@@ -107,6 +148,7 @@ class _Batch:
     lrs: np.ndarray             # (steps,) shared by every run, or (steps, runs)
     rows: slice
     elementwise: bool = False   # a first-order rule: the lr may come as (runs, 2), one per coordinate
+    cycled: dict[str, np.ndarray] = field(default_factory=dict)   # momentum or beta1 per step, like lrs
 
 
 def _batch(scene: Scene, groups: list[list[RunSpec]], steps: int, rows: slice) -> _Batch:
@@ -121,7 +163,17 @@ def _batch(scene: Scene, groups: list[list[RunSpec]], steps: int, rows: slice) -
     first = specs[0]
     hyperparameters = {key: per_run([spec.hyperparameters[key] for spec in specs]) for key in first.hyperparameters}
     return _Batch(build_optimizer(first.optimizer, hyperparameters, scene.function), lrs, rows,
-                  not OPTIMIZERS[first.optimizer].needs_objective)
+                  not OPTIMIZERS[first.optimizer].needs_objective, _cycled(groups, steps))
+
+
+def _simulate_torch(scene: Scene, group: list[RunSpec]) -> list[Run]:
+    """One entry naming a torch class: torch's own scheduler runs its schedule, so its lrs are recorded."""
+    first = group[0]
+    starts = np.array([spec.start for spec in group], dtype=float)
+    points, diverged, lrs = advance_torch(first.optimizer, first.hyperparameters, starts, first.lr, first.steps,
+                                          scene.function, scene.xlim, scene.ylim, noise=first.noise,
+                                          minibatch=first.minibatch, schedule=first.schedule)
+    return [_run(scene, spec, points[:, j], int(diverged[j]), lrs[:, j]) for j, spec in enumerate(group)]
 
 
 def _run(scene: Scene, spec: RunSpec, path: np.ndarray, stop: int, lrs: np.ndarray) -> Run:
@@ -187,15 +239,17 @@ def gradient_oracle(objective, noise: dict | None = None, minibatch: dict | None
 
 def advance(optimizer: str, hyperparameters: dict, starts: np.ndarray, lrs: np.ndarray, objective,
             xlim: tuple[float, float], ylim: tuple[float, float], noise: dict | None = None,
-            minibatch: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
+            minibatch: dict | None = None, cycled: dict[str, np.ndarray] | None = None
+            ) -> tuple[np.ndarray, np.ndarray]:
     """Advance many runs of one optimizer at once (``hyperparameters`` without lr: ``lrs`` gives it).
 
-    ``starts`` is (runs, 2); ``lrs`` is (steps,) or (steps, runs). Returns the points (steps + 1, runs, 2)
+    ``starts`` is (runs, 2); ``lrs`` is (steps,) or (steps, runs), and so is each of ``cycled``'s sequences of
+    a hyperparameter set every step (``momentum_schedule``). Returns the points (steps + 1, runs, 2)
     and, per run, the first step whose point is non-finite or far out of view (-1 if none). Diverged runs
     keep being computed (harmlessly, under errstate) so the loop stays one vectorised update per step.
     """
     batch = _Batch(build_optimizer(optimizer, hyperparameters, objective), lrs, slice(None),
-                   not OPTIMIZERS[optimizer].needs_objective)
+                   not OPTIMIZERS[optimizer].needs_objective, cycled or {})
     return _advance([batch], gradient_oracle(objective, noise, minibatch), starts, lrs.shape[0], xlim, ylim)
 
 
@@ -211,15 +265,19 @@ def _advance(batches: list[_Batch], grad, starts: np.ndarray, steps: int, xlim, 
     points[0] = starts
     params = points[0]
     states = [b.optimizer.init(params[b.rows]) for b in batches]
-    plan = [(b.optimizer.update, _per_step(b), b.rows) for b in batches]
+    plan = [(b.optimizer.update, _per_step(b), b.rows, _cycled_per_step(b)) for b in batches]
     diverged = np.full(runs, -1)
     checked = 0                 # points[1:checked + 1] have been looked at
     with np.errstate(all="ignore"):
         for k in range(steps):
             g = grad(params)
             now = points[k + 1]
-            for j, (update, lrs, rows) in enumerate(plan):
-                now[rows], states[j] = update(g[rows], states[j], params[rows], lrs[k])
+            for j, (update, lrs, rows, cycled) in enumerate(plan):
+                if cycled:
+                    now[rows], states[j] = update(g[rows], states[j], params[rows], lrs[k],
+                                                  **{key: value[k] for key, value in cycled.items()})
+                else:
+                    now[rows], states[j] = update(g[rows], states[j], params[rows], lrs[k])
             params = now
             if (k + 1) % CHUNK == 0 or k + 1 == steps:
                 checked = _mark(diverged, points, checked, k + 1, centre, reach)
@@ -248,6 +306,11 @@ def _per_step(batch: _Batch) -> np.ndarray:
     return lrs[:, :, None]
 
 
+def _cycled_per_step(batch: _Batch) -> dict[str, np.ndarray]:
+    """The batch's per-step keywords indexed by step: floats, or per-run (runs, 1) columns."""
+    return {key: value if value.ndim == 1 else value[:, :, None] for key, value in batch.cycled.items()}
+
+
 def _mark(diverged: np.ndarray, points: np.ndarray, checked: int, upto: int, centre, reach) -> int:
     """Record in ``diverged`` the first step in ``checked + 1 .. upto`` at which each run went bad."""
     bad = _diverged(points[checked + 1:upto + 1], centre, reach)
@@ -260,3 +323,37 @@ def _diverged(points: np.ndarray, centre: np.ndarray, reach: float) -> np.ndarra
     """Whether each point (..., 2) is non-finite or further than ``reach`` from ``centre`` in x or y."""
     with np.errstate(invalid="ignore"):
         return ~np.isfinite(points).all(axis=-1) | (np.abs(points - centre) > reach).any(axis=-1)
+
+
+def advance_torch(name: str, hyperparameters: dict, starts: np.ndarray, lr, steps: int, objective,
+                  xlim: tuple[float, float], ylim: tuple[float, float], noise: dict | None = None,
+                  minibatch: dict | None = None, schedule: dict | None = None
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``advance`` for a torch optimizer class (a dotted ``name``): one optimizer steps every run, each its own
+    parameter tensor and group, starting from ``lr`` (a float, or one per run: tune's candidates), with torch's
+    own lr scheduler for ``schedule``, on the same gradients as the built-ins. A diverged run stops moving.
+    Returns the points and divergence steps as ``advance`` does, and the lr each step used (steps, runs)."""
+    from .maths.torch_bridge.stepper import for_objective  # lazy: torch loads only for a scene naming a torch class
+
+    stepper = for_objective(name, hyperparameters, starts, lr, objective, schedule)
+    grad = gradient_oracle(objective, noise, minibatch)
+    centre = np.array([(xlim[0] + xlim[1]) / 2, (ylim[0] + ylim[1]) / 2])
+    reach = FAR_OUT * max(xlim[1] - xlim[0], ylim[1] - ylim[0])
+    runs = starts.shape[0]
+    points = np.full((steps + 1, runs, 2), np.nan)
+    points[0] = starts
+    diverged = np.full(runs, -1)
+    used = np.full((steps, runs), np.nan)
+    with np.errstate(all="ignore"):
+        for k in range(steps):
+            used[k] = stepper.lrs
+            try:
+                params = stepper.step(grad, active=diverged < 0)
+            except Exception as exc:    # the class's own code failed: say which, at which step, and why
+                raise SceneError(f"{name} failed at step {k + 1}: {type(exc).__name__}: {exc}") from None
+            points[k + 1] = params
+            diverged[_diverged(params, centre, reach) & (diverged < 0)] = k + 1
+            if np.all(diverged >= 0):
+                used[k + 1:] = used[k]
+                break
+    return points, diverged, used

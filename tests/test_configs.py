@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 
 from optviz.api import render_scene
+from optviz.errors import MissingDependency, SceneError, problems_of
 from optviz.scenes.load import load
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -17,7 +18,12 @@ SMALLEST_ORIGINAL = 870_000
 
 @pytest.mark.parametrize("path", CONFIGS, ids=[str(p.relative_to(ROOT / "configs")) for p in CONFIGS])
 def test_every_config_renders(tmp_path, path):
-    scene = load(path)
+    try:
+        scene = load(path)
+    except SceneError as exc:    # CI installs torch and pytorch-optimizer; elsewhere say what is missing
+        if all(isinstance(p, MissingDependency) for p in problems_of(exc)):
+            pytest.skip(f"{path.name} {exc.message}")
+        raise
     out = render_scene(scene, tmp_path / f"{scene.name}.gif")
     with Image.open(out) as gif:
         assert gif.size == scene.size

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from optviz.errors import SceneError
-from optviz.maths.schedules import KINDS, REQUIRED, SCHEDULES, get_schedule, lr_sequence
+from optviz.maths.schedules import KINDS, REQUIRED, SCHEDULES, get_schedule, lr_sequence, momentum_sequence
 
 GOLDEN = json.loads((Path(__file__).parent / "golden" / "schedules.json").read_text())
 
@@ -34,8 +34,23 @@ def test_golden(case):
     assert_same(got, case["lrs"])
 
 
+@pytest.mark.parametrize("case", GOLDEN["cases"], ids=lambda c: f"{c['name']}-{json.dumps(c['kwargs'])}")
+def test_golden_momentum(case):
+    """The momentum SGD uses and the beta1 Adam uses at each step, where the schedule cycles them (torch's
+    default for CyclicLR and OneCycleLR); None where it leaves them alone."""
+    got = momentum_sequence(case["name"], case["base_lr"], case["steps"], **case["kwargs"])
+    if "momenta" not in case:
+        assert got is None
+        return
+    assert case["momenta"] == case["beta1s"]        # torch sets the same numbers into momentum and into betas[0]
+    np.testing.assert_array_equal(got, case["momenta"])
+
+
 def test_golden_covers_every_schedule():
     assert {c["name"] for c in GOLDEN["cases"]} == set(SCHEDULES)
+    cycled = [c for c in GOLDEN["cases"] if "momenta" in c]
+    assert {c["name"] for c in cycled} == {name for name, spec in SCHEDULES.items() if spec._momentum}
+    assert any(c["kwargs"].get("cycle_momentum") is False for c in GOLDEN["cases"])
 
 
 # ---------------------------------------------------------------- live against torch
@@ -174,7 +189,7 @@ def test_torch_defaults_match():
         for a in spec.args:
             assert a.name in params, (name, a.name)
             torch_default = params[a.name].default
-            if a.name in ("base_lr", "total_steps", "cycle_momentum"):
+            if a.name in ("base_lr", "total_steps"):
                 continue  # documented optviz departures
             want = REQUIRED if torch_default is inspect.Parameter.empty else torch_default
             assert a.default == want, (name, a.name)
@@ -211,12 +226,13 @@ def keys(name, /, **kwargs):
     ("OneCycleLR", {"max_lr": 0.1, "anneal_strategy": "cosine"}, "anneal_strategy"),
     ("OneCycleLR", {"max_lr": 0.1, "pct_start": 1.5}, "pct_start"),
     ("OneCycleLR", {"max_lr": 0.1, "total_steps": 0}, "total_steps"),
-    ("OneCycleLR", {"max_lr": 0.1, "cycle_momentum": True}, "cycle_momentum"),
+    ("OneCycleLR", {"max_lr": 0.1, "cycle_momentum": "yes"}, "cycle_momentum"),
+    ("OneCycleLR", {"max_lr": 0.1, "base_momentum": -0.1}, "base_momentum"),
     ("CyclicLR", {}, "max_lr"),
     ("CyclicLR", {"max_lr": 0.1, "mode": "triangle"}, "mode"),
     ("CyclicLR", {"max_lr": 0.1, "step_size_up": 0}, "step_size_up"),
     ("CyclicLR", {"max_lr": 0.1, "mode": "exp_range", "gamma": 1.01}, "gamma"),
-    ("CyclicLR", {"max_lr": 0.1, "cycle_momentum": True}, "cycle_momentum"),
+    ("CyclicLR", {"max_lr": 0.1, "max_momentum": "high"}, "max_momentum"),
 ])
 def test_check_names_bad_key(name, kwargs, key):
     assert key in keys(name, **kwargs)
@@ -228,8 +244,9 @@ def test_check_names_bad_key(name, kwargs, key):
 def test_unknown_and_omitted_kwargs_are_named():
     [(key, msg)] = SCHEDULES["StepLR"].check({"step_size": 3, "gamm": 0.5})
     assert key == "gamm" and "did you mean 'gamma'" in msg
-    [(key, msg)] = SCHEDULES["OneCycleLR"].check({"max_lr": 0.1, "max_momentum": 0.9})
-    assert key == "max_momentum" and "only the learning rate" in msg
+    [(key, msg)] = SCHEDULES["CyclicLR"].check({"max_lr": 0.1, "scale_fn": "x"})
+    assert key == "scale_fn" and "use mode" in msg
+    assert SCHEDULES["OneCycleLR"].check({"max_lr": 0.1, "max_momentum": 0.9, "cycle_momentum": True}) == []
     assert keys("StepLR", step_size=3, last_epoch=5) == ["last_epoch"]
     assert keys("StepLR", step_size=3, name="ExponentialLR") == ["name"]
     assert SCHEDULES["StepLR"].check([("step_size", 3)])[0][0] == ""

@@ -22,6 +22,18 @@ def describe_functions() -> str:
     return "\n".join(blocks)
 
 
+def describe_module(module: str) -> str:
+    """The torch Optimizer classes a module offers, each as a scene names it, with its constructor keywords."""
+    from ..maths.torch_bridge import describe_signature, module_classes  # lazy: imports torch and the module
+
+    classes = module_classes(module)
+    if not classes:
+        return f"{module} offers no torch.optim.Optimizer subclass"
+    lines = [f"{module}: {len(classes)} optimizer classes (name: {module}.<Class> in a scene)"]
+    lines += [f"{module}.{name}{describe_signature(cls)}" for name, cls in classes.items()]
+    return "\n".join(lines)
+
+
 def describe_optimizers() -> str:
     blocks = []
     for name, spec in OPTIMIZERS.items():

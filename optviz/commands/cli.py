@@ -14,6 +14,11 @@ from ..errors import SceneError
 
 EXIT_BAD_INPUT = 2
 
+plugin_option = click.option(
+    "--plugin", "plugins", multiple=True, type=click.Path(dir_okay=False),
+    help="A Python file whose torch Optimizer subclasses scenes may name (name: my_optimizers.MyAdam); repeatable. "
+         "A scene alone never imports a local file.")
+
 
 class _Group(click.Group):
     """Turns user errors into one line and exit 2, and anything unexpected into one line and exit 1."""
@@ -68,8 +73,9 @@ def main() -> None:
 @click.option("--scale", type=float, help="Resolution multiplier (overrides the scene's `scale`): text and lines "
               "scale along, e.g. 2 for print or high-DPI screens.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no 'wrote' lines.")
+@plugin_option
 def render(scenes: tuple[str, ...], out: str | None, fmt: str | None, jobs: int, scale: float | None,
-           quiet: bool) -> None:
+           quiet: bool, plugins: tuple[str, ...]) -> None:
     """Render SCENES (files or folders of .yaml) to animations.
 
     \b
@@ -78,6 +84,7 @@ def render(scenes: tuple[str, ...], out: str | None, fmt: str | None, jobs: int,
       optviz render configs/blog/adam-beale.yaml
       optviz render configs/blog -j 2
       optviz render configs/rosenbrock.yaml --format png --scale 3 -o rosenbrock.png
+      optviz render my-scene.yaml --plugin my_optimizers.py
     """
     # lazy: a command imports only what it uses, so `optviz --help` and completion stay fast
     from ..api import check_output, check_scale, output_path, render_file, render_scene, scene_files
@@ -85,7 +92,7 @@ def render(scenes: tuple[str, ...], out: str | None, fmt: str | None, jobs: int,
 
     check_scale(scale)
     files = scene_files(scenes)
-    loaded = [load(f) for f in files]  # every scene is validated before any rendering starts
+    loaded = [load(f, plugins) for f in files]  # every scene is validated before any rendering starts
     several = len(loaded) > 1
     targets = [output_path(s, Path(out) / f"{s.name}.{fmt or 'gif'}" if (out and several) else out, fmt)
                for s in loaded]
@@ -104,7 +111,8 @@ def render(scenes: tuple[str, ...], out: str | None, fmt: str | None, jobs: int,
                 click.echo(f"wrote {path}", err=True)
         return
     with ProcessPoolExecutor(max_workers=jobs) as pool:  # scenes hold closures: workers load their own file
-        futures = [pool.submit(render_file, f, target, fmt, scale=scale) for f, target in zip(files, targets)]
+        futures = [pool.submit(render_file, f, target, fmt, scale=scale, plugins=plugins)
+                   for f, target in zip(files, targets)]
         for future in futures:
             path = future.result()
             if not quiet:
@@ -147,7 +155,8 @@ class _ProgressBar:
 @main.command()
 @click.argument("scene", type=click.Path())
 @click.option("-o", "--output", "out", type=click.Path(), help="Write here (.json or .csv); default: JSON on stdout.")
-def trace(scene: str, out: str | None) -> None:
+@plugin_option
+def trace(scene: str, out: str | None, plugins: tuple[str, ...]) -> None:
     """Compute SCENE's trajectories and write them as JSON or CSV.
 
     \b
@@ -168,7 +177,7 @@ def trace(scene: str, out: str | None) -> None:
         fmt = Path(out).suffix.lower().lstrip(".")
         if fmt not in ("json", "csv"):
             raise SceneError(f"trace writes .json or .csv, not '{Path(out).suffix or out}'", path="--output")
-    traj = simulate(load(scene))
+    traj = simulate(load(scene, plugins))
     text = to_csv(traj) if fmt == "csv" else to_json(traj)
     if out is None:
         click.echo(text, nl=False)
@@ -179,18 +188,22 @@ def trace(scene: str, out: str | None) -> None:
 @main.command()
 @click.argument("scenes", nargs=-1, required=True, type=click.Path())
 @click.option("-q", "--quiet", is_flag=True, help="Print only problems.")
-def validate(scenes: tuple[str, ...], quiet: bool) -> None:
+@plugin_option
+def validate(scenes: tuple[str, ...], quiet: bool, plugins: tuple[str, ...]) -> None:
     """Check SCENES (files or folders) and report every problem, one per line.
 
     \b
-    Exit code 0 when all are valid, 2 otherwise.
+    Exit code 0 when all are valid, 2 otherwise (also for a scene naming a torch optimizer whose package is not
+    installed here).
     Example:
       optviz validate configs/
     """
     # lazy: a command imports only what it uses, so `optviz --help` and completion stay fast
     from ..api import scene_files
     from ..scenes.load import load
+    from ..maths.torch_bridge import load_plugins
 
+    load_plugins(plugins)
     bad = 0
     for path in scene_files(scenes):
         try:
@@ -208,17 +221,29 @@ def validate(scenes: tuple[str, ...], quiet: bool) -> None:
 
 @main.command("list")
 @click.argument("what", type=click.Choice(["functions", "optimizers"]))
-def list_(what: str) -> None:
+@click.option("--module", help="List the torch Optimizer classes this installed module (or plugin) offers, with "
+              "their keywords, as a scene names them (module.Class).")
+@plugin_option
+def list_(what: str, module: str | None, plugins: tuple[str, ...]) -> None:
     """List the registered test functions or optimizers, with formulas, update rules and defaults.
 
     \b
     Examples:
       optviz list functions
       optviz list optimizers
+      optviz list optimizers --module pytorch_optimizer
+      optviz list optimizers --module torch.optim
     """
     # lazy: a command imports only what it uses, so `optviz --help` and completion stay fast
-    from .catalog import describe_functions, describe_optimizers
+    from .catalog import describe_functions, describe_module, describe_optimizers
+    from ..maths.torch_bridge import load_plugins
 
+    if module is not None:
+        if what != "optimizers":
+            raise click.UsageError("--module lists optimizers: optviz list optimizers --module MODULE")
+        load_plugins(plugins)
+        click.echo(describe_module(module))
+        return
     click.echo(describe_functions() if what == "functions" else describe_optimizers())
 
 
@@ -253,7 +278,9 @@ def schema(out: str | None) -> None:
 @click.option("-k", "--k", "k", type=int, default=10, show_default=True, help="Steps for initial-speed.")
 @click.option("--distance", type=float, help="Target distance for initial-speed (default: what the first "
               "optimizer travels).")
-def tune(scene: str, out: str | None, objective: str, k: int, distance: float | None) -> None:
+@plugin_option
+def tune(scene: str, out: str | None, objective: str, k: int, distance: float | None,
+         plugins: tuple[str, ...]) -> None:
     """Find a learning rate per optimizer and write a tuned copy of SCENE.
 
     \b
@@ -265,7 +292,9 @@ def tune(scene: str, out: str | None, objective: str, k: int, distance: float | 
     # lazy: a command imports only what it uses, so `optviz --help` and completion stay fast
     from ..scenes.load import load
     from .tune import tune_file
+    from ..maths.torch_bridge import load_plugins
 
+    load_plugins(plugins)
     result = tune_file(scene, out, objective=objective, k=k, distance=distance)
     click.echo(result.table)
     if result.output is not None:
@@ -284,18 +313,20 @@ def tune(scene: str, out: str | None, objective: str, k: int, distance: float | 
               help="Render this many scenes in parallel processes.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.option("--force", is_flag=True, help="Re-render scenes even when their output is up to date.")
-def gallery(folder: str, out: str, jobs: int, quiet: bool, force: bool) -> None:
+@plugin_option
+def gallery(folder: str, out: str, jobs: int, quiet: bool, force: bool, plugins: tuple[str, ...]) -> None:
     """Render every scene under FOLDER and write a gallery page, OUT/index.html.
 
     \b
-    Scenes whose output is newer than the scene and this optviz version are skipped.
+    Scenes whose output is newer than the scene and this optviz version are skipped, and so, with a note on the
+    page, are scenes naming torch optimizers whose package is not installed here.
     Example:
       optviz gallery configs -o outputs -j 2
     """
     # lazy: a command imports only what it uses, so `optviz --help` and completion stay fast
     from .gallery import build_gallery
 
-    build_gallery(folder, out, jobs=jobs, echo=None if quiet else click.echo, force=force)
+    build_gallery(folder, out, jobs=jobs, echo=None if quiet else click.echo, force=force, plugins=plugins)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -2,7 +2,9 @@
 command and source.
 
 Rerunning is cheap: ``.gallery.json`` beside the images records which scene file (hash, mtime) and which optviz
-version made each image, and only scenes whose record no longer matches are rendered again.
+version made each image, and only scenes whose record no longer matches are rendered again. A scene that names a
+torch optimizer whose package (or torch) is not installed here is not rendered: the page says what it needs, and
+shows the image an earlier render left, if any.
 """
 from __future__ import annotations
 
@@ -15,17 +17,18 @@ import shlex
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 from urllib.parse import quote
 
 from .. import api
 from .. import _version
 from ..atomic import write_bytes_atomic
 from ..draw.writers import WRITERS
-from ..errors import SceneError, SceneErrors, problems_of
+from ..errors import MissingDependency, SceneError, SceneErrors, problems_of
+from ..maths.torch_bridge import load_plugins
 from ..scenes.load import load
 from ..scenes.record import Scene
-from ..scenes.source import read_text
+from ..scenes.source import parse_yaml, read_text
 
 MANIFEST = ".gallery.json"
 INDEX = "index.html"
@@ -43,37 +46,44 @@ class GalleryResult:
     index: Path
     rendered: list[Path] = field(default_factory=list)
     skipped: list[Path] = field(default_factory=list)
+    unavailable: list[Path] = field(default_factory=list)   # scene files needing a package not installed here
 
 
 @dataclass(frozen=True)
 class _Entry:
     path: Path          # the scene file, as found under the scene folder
-    scene: Scene
+    scene: Scene | None  # None when it needs what is not installed here
     text: str           # the scene file's source, shown on the page
     digest: str         # sha256 of the scene file's bytes
     mtime_ns: int
     folder: str         # parent folder relative to the scene folder, posix; "" for the folder itself
     image: Path         # <out>/<name>.gif
+    needs: str = ""     # why it is not rendered here (MissingDependency messages)
 
     @property
     def player(self) -> Path | None:
         """<out>/<name>.html, the scene's interactive page; None if a page cannot show the scene."""
-        return None if WRITERS["html"].problems(self.scene) else self.image.with_suffix(".html")
+        if self.scene is None or WRITERS["html"].problems(self.scene):
+            return None
+        return self.image.with_suffix(".html")
 
     def record(self, version: str) -> dict:
         return {"scene": str(self.path), "sha256": self.digest, "mtime_ns": self.mtime_ns, "optviz": version}
 
 
 def build_gallery(scene_dir: str | os.PathLike = "configs", out_dir: str | os.PathLike = "outputs", jobs: int = 1,
-                  echo: Echo | None = None, force: bool = False) -> GalleryResult:
+                  echo: Echo | None = None, force: bool = False, plugins: Iterable = ()) -> GalleryResult:
     """Render every scene under ``scene_dir`` to ``<out_dir>/<name>.gif`` and its interactive page
     ``<out_dir>/<name>.html``, and write ``<out_dir>/index.html`` linking both.
 
     Scenes are all validated before anything renders. Images whose scene file and optviz version are unchanged
-    since they were made are kept (unless ``force``). ``jobs`` > 1 renders in that many processes.
+    since they were made are kept (unless ``force``). ``jobs`` > 1 renders in that many processes. ``plugins``
+    are loaded first (and again by each worker), as for ``load``.
     """
     if jobs < 1:
         raise SceneError(f"jobs must be at least 1, got {jobs}", path="--jobs")
+    plugins = [str(p) for p in plugins]
+    load_plugins(plugins)
     version = _version.__version__   # read per call: a test (or a reinstall) may change it
     say = echo or (lambda line: None)
     out = Path(out_dir)
@@ -84,8 +94,12 @@ def build_gallery(scene_dir: str | os.PathLike = "configs", out_dir: str | os.Pa
 
     todo: list[_Entry] = []
     skipped: list[Path] = []
+    unavailable: list[Path] = []
     for entry in entries:
-        if not force and _up_to_date(entry, manifest.get(entry.image.name), version):
+        if entry.scene is None:
+            unavailable.append(entry.path)
+            say(f"not rendered {entry.path}: {entry.needs}")
+        elif not force and _up_to_date(entry, manifest.get(entry.image.name), version):
             skipped.append(entry.image)
             say(f"up to date {entry.image}")
         else:
@@ -93,7 +107,7 @@ def build_gallery(scene_dir: str | os.PathLike = "configs", out_dir: str | os.Pa
 
     rendered: list[Path] = []
     failures: list[BaseException] = []
-    for entry, error in _render_all(todo, jobs):
+    for entry, error in _render_all(todo, jobs, plugins):
         if error is not None:
             failures.append(error)
             continue
@@ -107,7 +121,7 @@ def build_gallery(scene_dir: str | os.PathLike = "configs", out_dir: str | os.Pa
     index = out / INDEX
     write_bytes_atomic(index, page(entries, version).encode("utf-8"))
     say(f"wrote {index}")
-    return GalleryResult(index=index, rendered=rendered, skipped=skipped)
+    return GalleryResult(index=index, rendered=rendered, skipped=skipped, unavailable=unavailable)
 
 
 def _entries(scene_dir: Path, out: Path) -> list[_Entry]:
@@ -116,8 +130,15 @@ def _entries(scene_dir: Path, out: Path) -> list[_Entry]:
     root = scene_dir if scene_dir.is_dir() else scene_dir.parent
     loaded, problems = [], []
     for path in files:
+        needs = ""
         try:
-            scene = load(path)
+            try:
+                scene = load(path)
+            except SceneError as exc:
+                found = problems_of(exc)
+                if not all(isinstance(e, MissingDependency) for e in found):
+                    raise
+                scene, needs = None, "; ".join(dict.fromkeys(e.message for e in found))
             raw = path.read_bytes()
             text = read_text(path)
             mtime_ns = path.stat().st_mtime_ns
@@ -128,13 +149,14 @@ def _entries(scene_dir: Path, out: Path) -> list[_Entry]:
             problems.append(SceneError(f"cannot read: {exc.strerror or exc}", file=str(path)))
             continue
         folder = path.parent.relative_to(root).as_posix()
-        loaded.append((path, scene, text, hashlib.sha256(raw).hexdigest(), mtime_ns, "" if folder == "." else folder))
+        loaded.append((path, scene, text, hashlib.sha256(raw).hexdigest(), mtime_ns, "" if folder == "." else folder,
+                       needs))
     if problems:
         raise SceneErrors(problems)
-    names = _unique_names([(scene.name, folder) for _, scene, _, _, _, folder in loaded],
+    names = _unique_names([(scene.name if scene else path.stem, folder) for path, scene, *_, folder, _ in loaded],
                           root.resolve().name or "scenes", taken={Path(INDEX).stem})
-    return [_Entry(path, scene, text, digest, mtime_ns, folder, out / f"{name}.gif")
-            for (path, scene, text, digest, mtime_ns, folder), name in zip(loaded, names)]
+    return [_Entry(path, scene, text, digest, mtime_ns, folder, out / f"{name}.gif", needs)
+            for (path, scene, text, digest, mtime_ns, folder, needs), name in zip(loaded, names)]
 
 
 def _unique_names(items: list[tuple[str, str]], root_name: str, taken: set[str] = frozenset()) -> list[str]:
@@ -178,12 +200,12 @@ def _write_manifest(path: Path, outputs: dict) -> None:
     write_bytes_atomic(path, text.encode("utf-8"))
 
 
-def _render_all(todo: list[_Entry], jobs: int):
+def _render_all(todo: list[_Entry], jobs: int, plugins: list[str]):
     """Yield (entry, error or None) in scene order; every render is attempted even if one fails."""
     if jobs == 1 or len(todo) < 2:
         for entry in todo:
             try:
-                _render_one(str(entry.path), str(entry.image), entry.player and str(entry.player))
+                _render_one(str(entry.path), str(entry.image), entry.player and str(entry.player), plugins)
             except Exception as exc:
                 yield entry, exc
             else:
@@ -191,7 +213,8 @@ def _render_all(todo: list[_Entry], jobs: int):
         return
     pool = ProcessPoolExecutor(max_workers=min(jobs, len(todo)))
     try:  # scenes hold closures, so each worker loads its own file by path
-        futures: list[Future] = [pool.submit(_render_one, str(e.path), str(e.image), e.player and str(e.player))
+        futures: list[Future] = [pool.submit(_render_one, str(e.path), str(e.image), e.player and str(e.player),
+                                             plugins)
                                  for e in todo]
         for entry, future in zip(todo, futures):
             error = future.exception()
@@ -202,7 +225,8 @@ def _render_all(todo: list[_Entry], jobs: int):
     pool.shutdown()
 
 
-def _render_one(scene: str, image: str, player: str | None) -> None:
+def _render_one(scene: str, image: str, player: str | None, plugins: list[str]) -> None:
+    load_plugins(plugins)       # again in a worker process, which starts without them
     api.render_file(scene, image, "gif")
     if player is not None:
         api.render_file(scene, player, "html")
@@ -238,6 +262,7 @@ code, pre { font: 13px/1.45 ui-monospace, SFMono-Regular, Menlo, Consolas, "Libe
   border-radius: 6px; }
 details { margin: .5rem 0; }
 summary { cursor: pointer; color: var(--muted); }
+.needs { padding: .5rem .75rem; background: #fff8c5; border-radius: 6px; }
 pre { overflow-x: auto; margin: .5rem 0; padding: .75rem; background: var(--code); border-radius: 6px; }
 """
 
@@ -300,14 +325,21 @@ def page(entries: list[_Entry], version: str) -> str:
 
 def _article(entry: _Entry, anchor: str) -> list[str]:
     e, a = _text, _attr
-    width, height = entry.scene.size
     title = _title(entry)
     command = shlex.join(["optviz", "render", str(entry.path), "-o", str(entry.image)])
     lines = [f'<article id="{a(anchor)}">', f'<h3><a href="#{a(anchor)}">{e(title)}</a></h3>']
-    if entry.scene.description:
-        lines.append(f'<p class="description">{e(entry.scene.description)}</p>')
+    description = entry.scene.description if entry.scene else _written(entry, "description")
+    if description:
+        lines.append(f'<p class="description">{e(description)}</p>')
+    if entry.scene is not None:
+        width, height = entry.scene.size
+        lines.append(f'<img src="{a(quote(entry.image.name))}" width="{width}" height="{height}" alt="{a(title)}">')
+    else:
+        earlier = " The image is from an earlier render." if entry.image.is_file() else ""
+        lines.append(f'<p class="needs">Not rendered here: {e(entry.needs)}.{e(earlier)}</p>')
+        if earlier:
+            lines.append(f'<img src="{a(quote(entry.image.name))}" alt="{a(title)}">')
     lines += [
-        f'<img src="{a(quote(entry.image.name))}" width="{width}" height="{height}" alt="{a(title)}">',
         *([f'<p class="player"><a href="{a(quote(entry.player.name))}">Interactive version</a>: play, pause, '
            "scrub and hover the paths for their numbers</p>"] if entry.player else []),
         f'<p class="command"><code>{e(command)}</code></p>',
@@ -328,7 +360,19 @@ def _attr(s: str) -> str:
 
 
 def _title(entry: _Entry) -> str:
+    if entry.scene is None:
+        return _written(entry, "title") or entry.path.stem
     return entry.scene.title or entry.scene.name
+
+
+def _written(entry: _Entry, key: str) -> str | None:
+    """A text key as the scene file writes it, for a scene that could not be built here."""
+    try:
+        data, _ = parse_yaml(entry.text, file=str(entry.path))
+    except SceneError:
+        return None
+    value = data.get(key) if isinstance(data, dict) else None
+    return value if isinstance(value, str) else None
 
 
 def _ids(wanted: list[str]) -> list[str]:

@@ -36,7 +36,8 @@ from ..errors import SceneError
 from ..scenes.load import scene_from_data
 from ..scenes.record import RunSpec, Scene, scene_entries
 from ..scenes.source import _Loader, parse_yaml, read_text
-from ..simulate import advance, lr_schedule
+from ..maths.torch_bridge import is_dotted
+from ..simulate import advance, advance_torch, lr_schedule, momentum_schedule
 
 OBJECTIVES = ("final-loss", "initial-speed")
 LR_RANGE = (1e-6, 1e2)      # searched, widened to take in the current lr
@@ -196,15 +197,42 @@ def _evaluate(scene: Scene, entry: _Entry, lrs, n: int, reduce: Reduce) -> np.nd
     schedule = np.stack([_lr_steps(entry, lr, n) for lr in lrs], axis=1)
     exact = spec.noise is None and spec.minibatch is None
     per_call = max(1, MAX_POINTS // ((n + 1) * s)) if exact else 1
+    torch_class = is_dotted(spec.optimizer)
+    cycled = {} if torch_class else {k: v[:n] for k, v in momentum_schedule(spec).items()}   # the same at every lr
     out = []
     for i in range(0, len(lrs), per_call):
         cols = schedule[:, i:i + per_call]
         r = cols.shape[1]
+        if torch_class:
+            out.append(_evaluate_torch(scene, entry, lrs[i:i + per_call], n, reduce, starts))
+            continue
         points, diverged = advance(spec.optimizer, hp, np.tile(starts, (r, 1)), np.repeat(cols, s, axis=1),
                                    scene.function, scene.xlim, scene.ylim, noise=spec.noise,
-                                   minibatch=spec.minibatch)
+                                   minibatch=spec.minibatch, cycled=cycled)
         out.append(reduce(points.reshape(n + 1, r, s, 2), diverged.reshape(r, s)))
     return np.concatenate(out)
+
+
+def _evaluate_torch(scene: Scene, entry: _Entry, lrs: np.ndarray, n: int, reduce: Reduce,
+                    starts: np.ndarray) -> np.ndarray:
+    """``_evaluate`` for a torch class: every candidate lr (times every start) is a parameter group of one
+    optimizer, and torch's scheduler runs each group's schedule; a candidate whose schedule torch would refuse
+    loses."""
+    spec, s = entry.spec, len(starts)
+    ok = np.array([np.all(np.isfinite(_lr_steps(entry, lr, min(n, 1)))) for lr in lrs])
+    result = np.full(len(lrs), np.inf)
+    if not ok.any():
+        return result
+    run_lrs = np.repeat(lrs[ok], s)
+    schedule = spec.schedule
+    if entry.follows_lr:
+        schedule = {**schedule, "base_lr": [float(lr) for lr in run_lrs]}
+    r = int(ok.sum())
+    points, diverged, _ = advance_torch(spec.optimizer, spec.hyperparameters, np.tile(starts, (r, 1)), run_lrs, n,
+                                        scene.function, scene.xlim, scene.ylim, noise=spec.noise,
+                                        minibatch=spec.minibatch, schedule=schedule)
+    result[ok] = reduce(points.reshape(n + 1, r, s, 2), diverged.reshape(r, s))
+    return result
 
 
 def _final_loss(scene: Scene) -> Reduce:

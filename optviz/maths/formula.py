@@ -34,7 +34,7 @@ import numpy as np
 from ..fields import closest
 from .functions import Objective
 
-__all__ = ["FormulaError", "Expr", "parse_formula", "formula_objective",
+__all__ = ["FormulaError", "Expr", "parse_formula", "formula_objective", "nodes",
            "ALLOWED_FUNCTIONS", "VARIABLES", "CONSTANTS", "MAX_LENGTH", "MAX_DEPTH", "MAX_EXPONENT", "MAX_NUMBER"]
 
 MAX_LENGTH = 500
@@ -259,6 +259,12 @@ def _postorder(roots: list[Expr]) -> list[Expr]:
             if id(child) not in seen:
                 stack.append((child, False))
     return order
+
+
+def nodes(expr: Expr) -> list[Expr]:
+    """Every distinct node of ``expr``, children before parents: the order an evaluator in another array library
+    (torch, for autograd) computes them in."""
+    return _postorder([expr])
 
 
 def _derivative_of_call(fn: str, u: Expr) -> Expr:

@@ -568,7 +568,291 @@ def styblinski_tang() -> Objective:
                      minima=minima, local_minima=local, xlim=(-5.0, 5.0), ylim=(-5.0, 5.0), start=(-4.5, 0.0))
 
 
+# --- the surfaces optimizer benchmarks draw (pytorch-optimizer's plots, Optimizer-Benchmark) -----------------
+# Definitions as in https://www.sfu.ca/~ssurjano/optimization.html; multi-modal ones start where being trapped is
+# the point. Formulas are written out in full, so they read (and parse) as they are computed.
+
+@register("sphere", "x**2 + y**2", "the round bowl every optimizer should solve: a sanity check")
+def sphere() -> Objective:
+    def value(xy):
+        x, y = _xy(xy)
+        return x**2 + y**2
+
+    def gradient(xy):
+        x, y = _xy(xy)
+        return _grad(2 * x, 2 * y, np.shape(x))
+
+    def hessian(xy):
+        x, _ = _xy(xy)
+        return _hess(2.0, 0.0, 2.0, np.shape(x))
+
+    return Objective("sphere", "x**2 + y**2", MappingProxyType({}), value, gradient, hessian,
+                     minima=((0.0, 0.0),), xlim=(-5.0, 5.0), ylim=(-5.0, 5.0), start=(-4.0, 3.0))
+
+
+_CROSS_IN_TRAY = "-0.0001*(abs(sin(x)*sin(y)*exp(abs(100 - sqrt(x**2 + y**2)/pi))) + 1)**0.1"
+
+
+@register("cross_in_tray", _CROSS_IN_TRAY, "four global minima in a tray of ridges along sin(x)*sin(y) = 0")
+def cross_in_tray() -> Objective:
+    """``-1e-4*(P + 1)**0.1`` with ``P = |u|*E``, ``u = sin(x)sin(y)``, ``E = exp(|q|)``, ``q = 100 - r/pi``. The
+    ridges (u = 0) are kinks and the origin a cone point of r; there the one-sided derivatives are dropped, as
+    ackley's tip is, and |u|'s subgradient is 0."""
+
+    def parts(xy):
+        x, y = _xy(xy)
+        r = np.sqrt(x**2 + y**2)
+        tip = r == 0
+        r_safe = np.where(tip, 1.0, r)
+        rx, ry = np.where(tip, 0.0, x / r_safe), np.where(tip, 0.0, y / r_safe)
+        q = 100 - r / np.pi
+        sq = np.sign(q)
+        E = np.exp(np.abs(q))
+        u = np.sin(x) * np.sin(y)
+        su = np.sign(u)
+        ux, uy, uxy = np.cos(x) * np.sin(y), np.sin(x) * np.cos(y), np.cos(x) * np.cos(y)
+        Ex, Ey = -E * sq * rx / np.pi, -E * sq * ry / np.pi
+        P = np.abs(u) * E
+        Px, Py = su * ux * E + np.abs(u) * Ex, su * uy * E + np.abs(u) * Ey
+        return x, y, r_safe, tip, rx, ry, sq, E, u, su, ux, uy, uxy, Ex, Ey, P, Px, Py
+
+    def value(xy):
+        x, y = _xy(xy)
+        return -0.0001 * (np.abs(np.sin(x) * np.sin(y) * np.exp(np.abs(100 - np.sqrt(x**2 + y**2) / np.pi))) + 1) ** 0.1
+
+    def gradient(xy):
+        x, *_, P, Px, Py = parts(xy)
+        k = -1e-5 * (P + 1) ** -0.9
+        return _grad(k * Px, k * Py, np.shape(x))
+
+    def hessian(xy):
+        x, y, r, tip, rx, ry, sq, E, u, su, ux, uy, uxy, Ex, Ey, P, Px, Py = parts(xy)
+        rxx = np.where(tip, 0.0, (1 - rx * rx) / r)            # second derivatives of r
+        rxy = np.where(tip, 0.0, -rx * ry / r)
+        ryy = np.where(tip, 0.0, (1 - ry * ry) / r)
+        qx, qy = -rx / np.pi, -ry / np.pi
+        Exx = E * (qx * qx - sq * rxx / np.pi)
+        Exy = E * (qx * qy - sq * rxy / np.pi)
+        Eyy = E * (qy * qy - sq * ryy / np.pi)
+        au = np.abs(u)
+        Pxx = -su * u * E + 2 * su * ux * Ex + au * Exx
+        Pxy = su * (uxy * E + ux * Ey + uy * Ex) + au * Exy
+        Pyy = -su * u * E + 2 * su * uy * Ey + au * Eyy
+        k1, k2 = -1e-5 * (P + 1) ** -0.9, 9e-6 * (P + 1) ** -1.9
+        return _hess(k1 * Pxx + k2 * Px * Px, k1 * Pxy + k2 * Px * Py, k1 * Pyy + k2 * Py * Py, np.shape(x))
+
+    c = 1.349406608602084   # where the four global minima sit; refined below
+    minima = _refined(gradient, hessian, ((c, c), (-c, c), (-c, -c), (c, -c)))
+    return Objective("cross_in_tray", _CROSS_IN_TRAY, MappingProxyType({}), value, gradient, hessian,
+                     minima=minima, xlim=(-10.0, 10.0), ylim=(-10.0, 10.0), start=(4.5, 6.0))
+
+
+_EGGHOLDER = "-(y + 47)*sin(sqrt(abs(x/2 + y + 47))) - x*sin(sqrt(abs(x - y - 47)))"
+
+
+@register("eggholder", _EGGHOLDER, "a deep, irregular egg crate: hundreds of local minima")
+def eggholder() -> Objective:
+    """The classic minimum, -959.64 at (512, 404.23), is the corner of the box [-512, 512]**2, where the slope is
+    not zero. The view here is a little wider, [-550, 550]**2, and its lowest point is a true minimum,
+    -976.91 at (522.16, 413.32). On the lines where a square root's argument is 0 the slope is infinite; there
+    its derivatives are set to 0."""
+
+    def s(t):
+        """sin(sqrt|t|) and its first two derivatives in t."""
+        a = np.abs(t)
+        root = np.sqrt(a)
+        zero = a == 0
+        safe_a, safe_root = np.where(zero, 1.0, a), np.where(zero, 1.0, root)
+        d1 = np.where(zero, 0.0, np.cos(root) * np.sign(t) / (2 * safe_root))
+        d2 = np.where(zero, 0.0, -np.sin(root) / (4 * safe_a) - np.cos(root) / (4 * safe_root**3))
+        return np.sin(root), d1, d2
+
+    def parts(xy):
+        x, y = _xy(xy)
+        return x, y + 47, s(x / 2 + y + 47), s(x - y - 47)
+
+    def value(xy):
+        x, y = _xy(xy)
+        return -(y + 47) * np.sin(np.sqrt(np.abs(x / 2 + y + 47))) - x * np.sin(np.sqrt(np.abs(x - y - 47)))
+
+    def gradient(xy):
+        x, w, (sa, da, _), (sb, db, _) = parts(xy)
+        return _grad(-w * da / 2 - sb - x * db, -sa - w * da + x * db, np.shape(x))
+
+    def hessian(xy):
+        x, w, (_, da, dda), (_, db, ddb) = parts(xy)
+        return _hess(-w * dda / 4 - 2 * db - x * ddb, -da / 2 - w * dda / 2 + db + x * ddb,
+                     -2 * da - w * dda - x * ddb, np.shape(x))
+
+    minima = _refined(gradient, hessian, ((522.16, 413.32),))
+    return Objective("eggholder", _EGGHOLDER, MappingProxyType({}), value, gradient, hessian,
+                     minima=minima, xlim=(-550.0, 550.0), ylim=(-550.0, 550.0), start=(-350.0, 250.0))
+
+
+_LANGERMANN_TERMS = ((1.0, 3.0, 5.0), (2.0, 5.0, 2.0), (5.0, 2.0, 1.0), (2.0, 1.0, 4.0), (3.0, 7.0, 9.0))  # c, a, b
+_LANGERMANN = " + ".join(
+    f"{_times(c, f'exp(-((x - {a:g})**2 + (y - {b:g})**2)/pi)')}*cos(pi*((x - {a:g})**2 + (y - {b:g})**2))"
+    for c, a, b in _LANGERMANN_TERMS)
+
+
+@register("langermann", _LANGERMANN, "five rippled wells of different depths, unevenly spaced")
+def langermann() -> Objective:
+    """``sum_i c_i h(d_i)``, ``h(d) = exp(-d/pi) cos(pi d)``, ``d_i = (x - a_i)**2 + (y - b_i)**2`` (m = 5)."""
+
+    def parts(xy):
+        x, y = _xy(xy)
+        for c, a, b in _LANGERMANN_TERMS:
+            dx, dy = x - a, y - b
+            d = dx**2 + dy**2
+            e, cs, sn = np.exp(-d / np.pi), np.cos(np.pi * d), np.sin(np.pi * d)
+            h1 = e * (-cs / np.pi - np.pi * sn)                              # dh/dd
+            h2 = e * ((1 / np.pi**2 - np.pi**2) * cs + 2 * sn)               # d2h/dd2
+            yield x, c, dx, dy, e * cs, h1, h2
+
+    def value(xy):
+        return sum(c * h for _, c, _, _, h, _, _ in parts(xy))
+
+    def gradient(xy):
+        gx = gy = 0.0
+        for x, c, dx, dy, _, h1, _ in parts(xy):
+            gx, gy = gx + 2 * c * h1 * dx, gy + 2 * c * h1 * dy
+        return _grad(gx, gy, np.shape(x))
+
+    def hessian(xy):
+        hxx = hxy = hyy = 0.0
+        for x, c, dx, dy, _, h1, h2 in parts(xy):
+            hxx = hxx + c * (4 * h2 * dx**2 + 2 * h1)
+            hxy = hxy + c * 4 * h2 * dx * dy
+            hyy = hyy + c * (4 * h2 * dy**2 + 2 * h1)
+        return _hess(hxx, hxy, hyy, np.shape(x))
+
+    minima = _refined(gradient, hessian, ((2.7934, 1.5972),))
+    return Objective("langermann", _LANGERMANN, MappingProxyType({}), value, gradient, hessian,
+                     minima=minima, xlim=(0.0, 10.0), ylim=(0.0, 10.0), start=(4.6, 6.7))
+
+
+_LEVY = ("sin(pi*(1 + (x - 1)/4))**2 + ((x - 1)/4)**2*(1 + 10*sin(pi*(1 + (x - 1)/4) + 1)**2)"
+         " + ((y - 1)/4)**2*(1 + sin(2*pi*(1 + (y - 1)/4))**2)")
+
+
+@register("levy", _LEVY, "Levy's function: a separable landscape of ridges around one minimum at (1, 1)")
+def levy() -> Objective:
+    """With ``w = 1 + (x - 1)/4`` and ``v = 1 + (y - 1)/4`` it is ``A(w) + B(v)``, separable, so the Hessian is
+    diagonal and each part's derivatives are one-dimensional (``d/dx = d/dw / 4``)."""
+    pi = np.pi
+
+    def parts(xy):
+        x, y = _xy(xy)
+        w, v = 1 + (x - 1) / 4, 1 + (y - 1) / 4
+        return x, w, v, w - 1, v - 1
+
+    def value(xy):
+        x, w, v, dw, dv = parts(xy)
+        return np.sin(pi * w) ** 2 + dw**2 * (1 + 10 * np.sin(pi * w + 1) ** 2) + dv**2 * (1 + np.sin(2 * pi * v) ** 2)
+
+    def gradient(xy):
+        x, w, v, dw, dv = parts(xy)
+        a1 = pi * np.sin(2 * pi * w) + 2 * dw * (1 + 10 * np.sin(pi * w + 1) ** 2) + 10 * pi * dw**2 * np.sin(2 * pi * w + 2)
+        b1 = 2 * dv * (1 + np.sin(2 * pi * v) ** 2) + 2 * pi * dv**2 * np.sin(4 * pi * v)
+        return _grad(a1 / 4, b1 / 4, np.shape(x))
+
+    def hessian(xy):
+        x, w, v, dw, dv = parts(xy)
+        a2 = (2 * pi**2 * np.cos(2 * pi * w) + 2 + 20 * np.sin(pi * w + 1) ** 2
+              + 40 * pi * dw * np.sin(2 * pi * w + 2) + 20 * pi**2 * dw**2 * np.cos(2 * pi * w + 2))
+        b2 = 2 + 2 * np.sin(2 * pi * v) ** 2 + 8 * pi * dv * np.sin(4 * pi * v) + 8 * pi**2 * dv**2 * np.cos(4 * pi * v)
+        return _hess(a2 / 16, 0.0, b2 / 16, np.shape(x))
+
+    return Objective("levy", _LEVY, MappingProxyType({}), value, gradient, hessian,
+                     minima=((1.0, 1.0),), xlim=(-10.0, 10.0), ylim=(-10.0, 10.0), start=(-9.5, -7.7))
+
+
+_SCHAFFER2 = "0.5 + (sin(x**2 - y**2)**2 - 0.5)/(1 + 0.001*(x**2 + y**2))**2"
+
+
+@register("schaffer2", _SCHAFFER2, "Schaffer's second function: saddle ripples with valleys along the diagonals")
+def schaffer2() -> Objective:
+    """``0.5 + N/Q`` with ``N = sin(u)**2 - 1/2``, ``u = x**2 - y**2``, ``Q = D**2``, ``D = 1 + 0.001 r**2``; the
+    quotient rule twice. Shown on [-5, 5]**2 (the usual box, [-100, 100]**2, is ripples finer than a pixel)."""
+
+    def parts(xy):
+        x, y = _xy(xy)
+        u = x**2 - y**2
+        s2, c2 = np.sin(2 * u), np.cos(2 * u)
+        D = 1 + 0.001 * (x**2 + y**2)
+        N = np.sin(u) ** 2 - 0.5
+        n = (2 * x * s2, -2 * y * s2)                                         # N_x, N_y
+        nn = (8 * x**2 * c2 + 2 * s2, -8 * x * y * c2, 8 * y**2 * c2 - 2 * s2)  # N_xx, N_xy, N_yy
+        Q = D**2
+        q = (0.004 * x * D, 0.004 * y * D)
+        qq = (0.004 * D + 8e-6 * x**2, 8e-6 * x * y, 0.004 * D + 8e-6 * y**2)
+        return x, N, n, nn, Q, q, qq
+
+    def value(xy):
+        x, y = _xy(xy)
+        return 0.5 + (np.sin(x**2 - y**2) ** 2 - 0.5) / (1 + 0.001 * (x**2 + y**2)) ** 2
+
+    def gradient(xy):
+        x, N, n, _, Q, q, _ = parts(xy)
+        return _grad(n[0] / Q - N * q[0] / Q**2, n[1] / Q - N * q[1] / Q**2, np.shape(x))
+
+    def hessian(xy):
+        x, N, n, nn, Q, q, qq = parts(xy)
+
+        def second(i, j, k):   # (N/Q)_ij; k indexes the (xx, xy, yy) triples
+            return (nn[k] / Q - (n[i] * q[j] + n[j] * q[i]) / Q**2 - N * qq[k] / Q**2
+                    + 2 * N * q[i] * q[j] / Q**3)
+
+        return _hess(second(0, 0, 0), second(0, 1, 1), second(1, 1, 2), np.shape(x))
+
+    return Objective("schaffer2", _SCHAFFER2, MappingProxyType({}), value, gradient, hessian,
+                     minima=((0.0, 0.0),), xlim=(-5.0, 5.0), ylim=(-5.0, 5.0), start=(4.1, 4.2))
+
+
+_SHUBERT_SUM = " + ".join(_times(float(i), f"cos({i + 1}*{{v}} + {i})") for i in range(1, 6))
+_SHUBERT = f"({_SHUBERT_SUM.format(v='x')})*({_SHUBERT_SUM.format(v='y')})"
+
+
+@register("shubert", _SHUBERT, "a grid of 760 local minima, 18 of them global, in pairs")
+def shubert() -> Objective:
+    """``G(x)*G(y)``, ``G(t) = sum_{i=1..5} i*cos((i+1)*t + i)``."""
+    i = np.arange(1.0, 6.0)
+
+    def g(t):
+        """G, G' and G'' at every element of t."""
+        arg = (i + 1) * t[..., None] + i
+        return (np.sum(i * np.cos(arg), axis=-1), -np.sum(i * (i + 1) * np.sin(arg), axis=-1),
+                -np.sum(i * (i + 1) ** 2 * np.cos(arg), axis=-1))
+
+    def value(xy):
+        x, y = _xy(xy)
+        return g(x)[0] * g(y)[0]
+
+    def gradient(xy):
+        x, y = _xy(xy)
+        (gx, dgx, _), (gy, dgy, _) = g(x), g(y)
+        return _grad(dgx * gy, gx * dgy, np.shape(x))
+
+    def hessian(xy):
+        x, y = _xy(xy)
+        (gx, dgx, ddgx), (gy, dgy, ddgy) = g(x), g(y)
+        return _hess(ddgx * gy, dgx * dgy, gx * ddgy, np.shape(x))
+
+    low, high = (-7.70831, -1.42513, 4.85806), (-7.08351, -0.80032, 5.48286)   # where G is lowest, highest
+    seeds = [(a, b) for a in low for b in high] + [(b, a) for a in low for b in high]
+    return Objective("shubert", _SHUBERT, MappingProxyType({}), value, gradient, hessian,
+                     minima=tuple(sorted(_refined(gradient, hessian, seeds))),
+                     xlim=(-10.0, 10.0), ylim=(-10.0, 10.0), start=(1.81, 1.82))
+
+
 # --- a sum of data terms, for real stochastic gradients ------------------------------------------------------
+
+def least_squares_data(n: float, seed: float, slope: float, intercept: float, noise: float) -> tuple[Array, Array]:
+    """The points (u_i, v_i) a ``least_squares`` function fits: ``n`` of them, drawn from ``seed``."""
+    rng = np.random.default_rng(int(seed))
+    u = rng.uniform(-2.0, 2.0, int(n))
+    return u, slope * u + intercept + noise * rng.standard_normal(int(n))
+
 
 @register("least_squares", "mean_i (x*u_i + y - v_i)**2 / 2 over n points v_i = slope*u_i + intercept + noise",
           "fitting a line (slope x, intercept y) to n noisy points; minibatches sample the points",
@@ -580,9 +864,7 @@ def least_squares(n: float, seed: float, slope: float, intercept: float, noise: 
         raise ValueError(f"seed: must be a whole number >= 0, got {seed:g}")
     if noise < 0:
         raise ValueError(f"noise: must be >= 0, got {noise:g}")
-    rng = np.random.default_rng(int(seed))
-    u = rng.uniform(-2.0, 2.0, int(n))
-    v = slope * u + intercept + noise * rng.standard_normal(int(n))
+    u, v = least_squares_data(n, seed, slope, intercept, noise)
     mu, muu, mv, muv = u.mean(), (u * u).mean(), v.mean(), (u * v).mean()
 
     def value(xy):

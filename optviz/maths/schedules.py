@@ -4,8 +4,10 @@ Each schedule is re-implemented in plain Python floats, step for step as torch's
 recursion does it (not the closed forms), so the sequences equal torch 2.13's bit for bit and
 torch stays an optional dependency.
 
-optviz schedules only the learning rate. OneCycleLR and CyclicLR in torch also cycle momentum
-(or Adam's beta1) by default; optviz does not, so their ``cycle_momentum`` must be false here.
+OneCycleLR and CyclicLR also cycle momentum (SGD's and RMSprop's ``momentum``, or the Adam family's beta1)
+inversely to the lr, as torch does by default (``cycle_momentum: true``): ``momentum_sequence`` gives the
+value each step uses, and the optimizers take it as a per-step keyword. torch refuses to cycle momentum on an
+optimizer that has neither (Adagrad, Adadelta), and so does optviz.
 """
 from __future__ import annotations
 
@@ -20,20 +22,17 @@ import numpy as np
 from ..errors import SceneError
 from ..fields import KINDS, REQUIRED, Field, did_you_mean
 
-__all__ = ["Arg", "ScheduleSpec", "SCHEDULES", "REQUIRED", "KINDS", "lr_sequence"]
+__all__ = ["Arg", "ScheduleSpec", "SCHEDULES", "REQUIRED", "KINDS", "lr_sequence", "momentum_sequence"]
 
 
 #: One keyword argument of a schedule: torch's name and default, plus the range optviz accepts.
 Arg = Field
 
 # torch arguments we leave out on purpose, with the reason a user who copies a torch config should see.
-_MOMENTUM_NOTE = "optviz schedules only the learning rate; momentum/beta1 is not cycled"
 _OMITTED = {
     "optimizer": "the optimizer is the run's own; it is not a schedule argument",
     "last_epoch": "schedules always start from the first step",
     "verbose": "not supported",
-    "base_momentum": _MOMENTUM_NOTE,
-    "max_momentum": _MOMENTUM_NOTE,
     "scale_fn": "custom scale functions are not supported; use mode",
     "scale_mode": "set by mode (custom scale functions are not supported)",
     "epochs": "use total_steps (it defaults to the run's steps)",
@@ -56,6 +55,7 @@ class ScheduleSpec:
     _impl: _Impl = field(repr=False, compare=False, default=None)
     _combos: Callable[[dict], list] | None = field(repr=False, compare=False, default=None)
     _blame: str = field(repr=False, compare=False, default="")   # key named if torch's arithmetic fails
+    _momentum: _Impl | None = field(repr=False, compare=False, default=None)   # yields momentum, as _impl lrs
 
     def arg(self, name: str) -> Arg:
         for a in self.args:
@@ -104,6 +104,10 @@ class ScheduleSpec:
                 errors.append((e.path, e.message))
         return errors
 
+    def cycles_momentum(self, resolved: Mapping) -> bool:
+        """Whether these (resolved) arguments cycle the optimizer's momentum or beta1 (``cycle_momentum``)."""
+        return self._momentum is not None and bool(resolved.get("cycle_momentum"))
+
     def _fill(self, kwargs: Mapping) -> dict:
         return {a.name: a.normalize(kwargs.get(a.name, a.default)) for a in self.args}
 
@@ -122,9 +126,10 @@ class ScheduleSpec:
         return out
 
 
-def _run(spec: ScheduleSpec, p: dict, base_lr: float, steps: int) -> list[float]:
-    """torch computes lr at last_epoch 0..steps (the last after the final step, never used) and fails
-    if any of them fails, so we compute all of them too and raise where torch would."""
+def _run(spec: ScheduleSpec, p: dict, base_lr: float, steps: int, impl: _Impl | None = None) -> list[float]:
+    """torch computes lr (and momentum) at last_epoch 0..steps (the last after the final step, never used) and
+    fails if any of them fails, so we compute all of them too and raise where torch would. ``impl`` defaults to
+    the lr's arithmetic."""
     if spec.name == "OneCycleLR" and p["total_steps"] is None:
         p = {**p, "total_steps": max(int(steps), 1)}
     if spec.name == "CyclicLR" and p["base_lr"] is None:
@@ -134,7 +139,7 @@ def _run(spec: ScheduleSpec, p: dict, base_lr: float, steps: int) -> list[float]
                          f"got {p['total_steps']}", path="total_steps")
     out: list[float] = []
     try:
-        for lr in spec._impl(p, float(base_lr)):
+        for lr in (impl or spec._impl)(p, float(base_lr)):
             out.append(lr)
             if len(out) > steps:
                 break
@@ -226,8 +231,11 @@ def _cosine_annealing_lr(p, lr):
         e += 1
 
 
-def _cyclic_lr(p, _lr):
-    base_lr, max_lr, mode, gamma = p["base_lr"], p["max_lr"], p["mode"], p["gamma"]
+def _cyclic(p, start, peak, sign):
+    """torch's CyclicLR arithmetic: ``start + sign*(peak - start)*scale_factor*scale`` in torch's operation
+    order, with (start, peak) = (base_lr, max_lr), sign +1, for the lr, and (max_momentum, base_momentum), sign -1
+    (torch's ``max_momentum - (max_momentum - base_momentum)*...``) for the momentum cycled against it."""
+    mode, gamma = p["mode"], p["gamma"]
     up = float(p["step_size_up"])
     down = float(p["step_size_down"]) if p["step_size_down"] is not None else up
     total_size = up + down
@@ -240,28 +248,35 @@ def _cyclic_lr(p, _lr):
             scale_factor = x / step_ratio
         else:
             scale_factor = (x - 1) / (step_ratio - 1)
-        base_height = (max_lr - base_lr) * scale_factor
+        if sign > 0:
+            base_height = (peak - start) * scale_factor
+        else:
+            base_height = (start - peak) * scale_factor
         if mode == "triangular":
-            lr = base_lr + base_height * 1.0
+            scale = 1.0
         elif mode == "triangular2":
-            lr = base_lr + base_height * (1 / (2.0 ** (cycle - 1)))
+            scale = 1 / (2.0 ** (cycle - 1))
         else:  # exp_range scales by iterations, not cycles
-            lr = base_lr + base_height * (gamma ** e)
-        yield lr
+            scale = gamma ** e
+        yield start + base_height * scale if sign > 0 else start - base_height * scale
         e += 1
 
 
-def _one_cycle_lr(p, _lr):
+def _cyclic_lr(p, _lr):
+    return _cyclic(p, p["base_lr"], p["max_lr"], 1)
+
+
+def _cyclic_momentum(p, _lr):
+    return _cyclic(p, p["max_momentum"], p["base_momentum"], -1)
+
+
+def _one_cycle(p, pairs):
+    """torch's OneCycleLR: anneal from ``pairs[i][0]`` to ``pairs[i][1]`` over phase i."""
     total, pct = p["total_steps"], p["pct_start"]
-    initial_lr = p["max_lr"] / p["div_factor"]
-    lrs = {"initial_lr": initial_lr, "max_lr": p["max_lr"], "min_lr": initial_lr / p["final_div_factor"]}
     if p["three_phase"]:
-        phases = [(float(pct * total) - 1, "initial_lr", "max_lr"),
-                  (float(2 * pct * total) - 2, "max_lr", "initial_lr"),
-                  (total - 1, "initial_lr", "min_lr")]
+        ends = [float(pct * total) - 1, float(2 * pct * total) - 2, total - 1]
     else:
-        phases = [(float(pct * total) - 1, "initial_lr", "max_lr"),
-                  (total - 1, "max_lr", "min_lr")]
+        ends = [float(pct * total) - 1, total - 1]
     cos = p["anneal_strategy"] == "cos"
     e = 0
     while True:
@@ -269,18 +284,33 @@ def _one_cycle_lr(p, _lr):
             raise SceneError(f"OneCycleLR would step {e} times but total_steps is {total}; "
                              "total_steps must be at least the run's steps", path="total_steps")
         start_step = 0.0
-        for i, (end_step, start_key, end_key) in enumerate(phases):
-            if e <= end_step or i == len(phases) - 1:
+        for i, end_step in enumerate(ends):
+            if e <= end_step or i == len(ends) - 1:
                 pct_done = (e - start_step) / (end_step - start_step)
-                start, end = lrs[start_key], lrs[end_key]
+                start, end = pairs[i]
                 if cos:
-                    lr = end + (start - end) / 2.0 * (math.cos(math.pi * pct_done) + 1)
+                    value = end + (start - end) / 2.0 * (math.cos(math.pi * pct_done) + 1)
                 else:
-                    lr = (end - start) * pct_done + start
+                    value = (end - start) * pct_done + start
                 break
             start_step = end_step
-        yield lr
+        yield value
         e += 1
+
+
+def _one_cycle_lr(p, _lr):
+    initial_lr = p["max_lr"] / p["div_factor"]
+    max_lr, min_lr = p["max_lr"], initial_lr / p["final_div_factor"]
+    if p["three_phase"]:
+        return _one_cycle(p, [(initial_lr, max_lr), (max_lr, initial_lr), (initial_lr, min_lr)])
+    return _one_cycle(p, [(initial_lr, max_lr), (max_lr, min_lr)])
+
+
+def _one_cycle_momentum(p, _lr):
+    low, high = p["base_momentum"], p["max_momentum"]
+    if p["three_phase"]:
+        return _one_cycle(p, [(high, low), (low, high), (high, high)])
+    return _one_cycle(p, [(high, low), (low, high)])
 
 
 def _multistep_combos(p):
@@ -290,15 +320,17 @@ def _multistep_combos(p):
     return []
 
 
-def _no_momentum(p):
-    if p["cycle_momentum"]:
-        return [("cycle_momentum", f"{_MOMENTUM_NOTE}; set it to false or leave it out")]
-    return []
-
-
 _GAMMA_NOTE = " (stricter than torch: gamma <= 0 zeroes or flips the sign of the lr)"
-_CYCLE_MOMENTUM = Arg("cycle_momentum", False, "bool",
-                      help="torch's default is true; optviz never cycles momentum, so only false is accepted")
+_CYCLE_MOMENTUM = Arg("cycle_momentum", True, "bool",
+                      help="cycle momentum (beta1 for the Adam family) inversely to the lr, as torch does by default; "
+                           "needs an optimizer with momentum or betas")
+
+
+def _momentum_bound(name: str, default: float, which: str) -> Arg:
+    return Arg(name, default, "float", minimum=0,
+               help=f"{which} momentum (beta1) of the cycle, reached where the lr is at its "
+                    f"{'peak' if which == 'lowest' else 'lowest'}")
+
 
 
 SCHEDULES: dict[str, ScheduleSpec] = {s.name: s for s in (
@@ -356,9 +388,11 @@ SCHEDULES: dict[str, ScheduleSpec] = {s.name: s for s in (
              help="triangular2 halves the amplitude each cycle; exp_range scales it by gamma ** step"),
          Arg("gamma", 1.0, "float", exclusive_minimum=0, maximum=1,
              help="exp_range's per-step amplitude factor (torch requires the scale to stay within [0, 1])"),
-         _CYCLE_MOMENTUM),
-        "lr = base_lr + (max_lr - base_lr) * triangle(step; step_size_up, step_size_down) * scale(mode)",
-        _cyclic_lr, _no_momentum, _blame="mode"),   # triangular2's 2.0 ** cycle overflows after 1024 cycles
+         _CYCLE_MOMENTUM, _momentum_bound("base_momentum", 0.8, "lowest"),
+         _momentum_bound("max_momentum", 0.9, "highest")),
+        "lr = base_lr + (max_lr - base_lr) * triangle(step; step_size_up, step_size_down) * scale(mode); "
+        "momentum cycles from max_momentum to base_momentum and back",
+        _cyclic_lr, _momentum=_cyclic_momentum, _blame="mode"),   # triangular2's 2.0 ** cycle overflows after 1024 cycles
     ScheduleSpec(
         "OneCycleLR",
         (Arg("max_lr", REQUIRED, "float", exclusive_minimum=0, help="peak lr; the optimizer's lr is ignored"),
@@ -369,9 +403,11 @@ SCHEDULES: dict[str, ScheduleSpec] = {s.name: s for s in (
          Arg("div_factor", 25.0, "float", exclusive_minimum=0, help="starting lr = max_lr / div_factor"),
          Arg("final_div_factor", 1e4, "float", exclusive_minimum=0, help="final lr = starting lr / final_div_factor"),
          Arg("three_phase", False, "bool", help="warm up, come back down symmetrically, then anneal to the final lr"),
-         _CYCLE_MOMENTUM),
-        "lr anneals max_lr/div_factor -> max_lr over pct_start*total_steps, then -> max_lr/div_factor/final_div_factor",
-        _one_cycle_lr, _no_momentum, _blame="pct_start"),
+         _CYCLE_MOMENTUM, _momentum_bound("base_momentum", 0.85, "lowest"),
+         _momentum_bound("max_momentum", 0.95, "highest")),
+        "lr anneals max_lr/div_factor -> max_lr over pct_start*total_steps, then -> max_lr/div_factor/final_div_factor;"
+        " momentum max_momentum -> base_momentum -> max_momentum",
+        _one_cycle_lr, _momentum=_one_cycle_momentum, _blame="pct_start"),
 )}
 
 
@@ -402,3 +438,15 @@ def lr_sequence(name: str, base_lr: float, steps: int, /, **kwargs) -> np.ndarra
             raise SceneError(message, path=key)
     resolved = spec.resolve(base_lr, steps, kwargs)
     return np.array(_run(spec, resolved, float(base_lr), int(steps)), dtype=float)
+
+
+def momentum_sequence(name: str, base_lr: float, steps: int, /, **kwargs) -> np.ndarray | None:
+    """The momentum (SGD, RMSprop) or beta1 (the Adam family) each of ``steps`` optimizer steps uses under a
+    schedule that cycles it (OneCycleLR and CyclicLR with ``cycle_momentum``, torch's default), exactly as torch's
+    scheduler sets it in the param group; None when the schedule leaves momentum alone. Same arguments as
+    ``lr_sequence``."""
+    spec = get_schedule(name)
+    resolved = spec.resolve(base_lr, steps, kwargs)
+    if not spec.cycles_momentum(resolved):
+        return None
+    return np.array(_run(spec, resolved, float(base_lr), int(steps), spec._momentum), dtype=float)

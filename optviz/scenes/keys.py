@@ -56,7 +56,8 @@ SCENE_KEYS: dict[str, Field] = {f.name: f for f in (
 
 #: Keys of one optimizer entry besides its hyperparameters.
 RUN_KEYS: dict[str, Field] = {f.name: f for f in (
-    Field("name", REQUIRED, "custom", help="optimizer name from `optviz list optimizers`"),
+    Field("name", REQUIRED, "custom",
+          help="optimizer name from `optviz list optimizers`, or a torch optimizer class: torch.optim.Adam"),
     Field("label", None, "text", max_length=80, shown="display name", help="legend label"),
     Field("color", None, "custom", shown="from the palette", help="line and dot colour (any matplotlib colour)"),
     Field("start", None, "pair", shown="scene start", help="this run's start [x, y]"),

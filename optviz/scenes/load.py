@@ -10,18 +10,21 @@ from __future__ import annotations
 import itertools
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import Any, Iterable
 
 from ..errors import SceneError, SceneErrors
 from ..fields import Problems, describe
 from ..maths.formula import FormulaError, formula_objective
 from ..maths.functions import FUNCTIONS, Objective, make_function
 from ..maths.optimizers import OPTIMIZERS
+from ..maths.torch_bridge import is_dotted, load_plugins
 from . import checks, render_options, run_options
 from .keys import MAX_RUNS, MAX_SWEEP, RUN_KEYS, SCENE_KEYS
 from .record import RunSpec, Scene
 from .run_options import POINT, SceneDefaults
 from .source import parse_yaml, read_text
+from .torch_entry import torch_optimizer
 
 __all__ = ["load", "scene", "scene_from_data", "SceneErrors"]
 
@@ -29,18 +32,22 @@ __all__ = ["load", "scene", "scene_from_data", "SceneErrors"]
 MAX_TOTAL_RUNS = MAX_SWEEP
 
 
-def load(path: str | Path) -> Scene:
-    """Read and validate a scene file. Raises ``SceneErrors`` listing every problem found."""
+def load(path: str | Path, plugins: Iterable[str | Path | ModuleType] = ()) -> Scene:
+    """Read and validate a scene file. Raises ``SceneErrors`` listing every problem found. ``plugins`` are Python
+    files (or modules) whose torch Optimizer subclasses the scene may name (``my_optimizers.MyAdam``)."""
+    load_plugins(plugins)
     name = str(path)
     text = read_text(path)
     data, lines = parse_yaml(text, file=name)
     return scene_from_data(data, lines=lines, file=name, name=Path(path).stem)
 
 
-def scene(name: str = "scene", **data: Any) -> Scene:
+def scene(name: str = "scene", *, plugins: Iterable[str | Path | ModuleType] = (), **data: Any) -> Scene:
     """Build a scene in code from the same keys a file has, validated exactly like a file:
     ``optviz.scene(function="beale", optimizers=[{"name": "adam", "lr": 0.7}], steps=150)``.
-    ``function`` may also be an ``Objective`` (``optviz.make_function("rosenbrock", b=10)``)."""
+    ``function`` may also be an ``Objective`` (``optviz.make_function("rosenbrock", b=10)``); ``plugins`` as
+    for ``load``."""
+    load_plugins(plugins)
     return scene_from_data(data, name=name)
 
 
@@ -195,6 +202,53 @@ def _run(entry: Any, path: str, p: Problems, defaults: SceneDefaults) -> tuple[l
     if "name" not in entry:
         p.add(path, "missing required key 'name' (the optimizer, e.g. adam)")
         return None
+    if is_dotted(entry["name"]):
+        found = torch_optimizer(entry, path, p, defaults.objective)
+        if found is None:
+            return None
+        name, hp, display, cycled, before = found
+        hypers, swept, combos = {}, None, [{}]
+    else:
+        found = _registry_optimizer(entry, path, p)
+        if found is None:
+            return None
+        name, hp, display, cycled, before, hypers, swept, combos = found
+
+    label = RUN_KEYS["label"].check(entry.get("label", display), f"{path}.label", p)
+    color = render_options.color(entry["color"], f"{path}.color", p) if "color" in entry else None
+    run_start = RUN_KEYS["start"].check(entry["start"], f"{path}.start", p) if "start" in entry else defaults.start
+    run_steps = RUN_KEYS["steps"].check(entry["steps"], f"{path}.steps", p) if "steps" in entry else defaults.steps
+    if "start" in entry and "starts" in entry:
+        p.add(path, "give either 'start' or 'starts', not both")
+    starts = None if "start" in entry or swept else defaults.starts
+    if entry.get("starts") is not None:
+        starts = run_options.starts(entry["starts"], f"{path}.starts", p, defaults)
+        if swept:
+            p.add(path, "give either 'sweep' or 'starts', not both")
+    noise = run_options.noise(entry["noise"], f"{path}.noise", p, defaults) \
+        if entry.get("noise") is not None else defaults.noise
+    minibatch = run_options.minibatch(entry["minibatch"], f"{path}.minibatch", p, defaults) \
+        if entry.get("minibatch") is not None else defaults.minibatch
+    runs = []
+    for combo in combos:
+        values = hp | {k: hypers[k].normalize(v) for k, v in combo.items()} if len(p.items) == before else hp
+        lr = values.pop("lr")
+        schedule = None
+        if entry.get("schedule") is not None and run_steps is not None and isinstance(lr, float):
+            schedule = run_options.schedule(entry["schedule"], f"{path}.schedule", p, lr, run_steps, cycled)
+        if len(p.items) != before or label is None or run_start is None or run_steps is None:
+            return None
+        runs.append(RunSpec(optimizer=name, label=_swept_label(label, combo), lr=lr, hyperparameters=values,
+                            start=tuple(run_start), steps=run_steps, color=color, schedule=schedule, noise=noise,
+                            minibatch=minibatch, sweep=label if combo else None,
+                            swept=tuple((k, hypers[k].normalize(v)) for k, v in combo.items())))
+    return runs, starts
+
+
+def _registry_optimizer(entry: dict, path: str, p: Problems) -> tuple | None:
+    """A registry optimizer's name, checked hyperparameters (defaults filled in), legend label, the keyword a
+    momentum-cycling schedule sets, the problem count before its checks, and its sweep (hyperparameter fields,
+    swept values, their combinations)."""
     name = checks.registry_name(entry["name"], f"{path}.name", p, OPTIMIZERS, "optimizer",
                                 "see `optviz list optimizers`")
     if name is None:
@@ -220,36 +274,7 @@ def _run(entry: Any, path: str, p: Problems, defaults: SceneDefaults) -> tuple[l
         else:   # a rule broken only by some swept values is the sweep's problem
             p.add(f"{path}.{key}" if not swept or (key, message) in unswept else f"{path}.sweep", message)
     hp = {key: hyper.normalize(hp[key]) for key, hyper in hypers.items()} if len(p.items) == before else hp
-
-    label = RUN_KEYS["label"].check(entry.get("label", spec.label), f"{path}.label", p)
-    color = render_options.color(entry["color"], f"{path}.color", p) if "color" in entry else None
-    run_start = RUN_KEYS["start"].check(entry["start"], f"{path}.start", p) if "start" in entry else defaults.start
-    run_steps = RUN_KEYS["steps"].check(entry["steps"], f"{path}.steps", p) if "steps" in entry else defaults.steps
-    if "start" in entry and "starts" in entry:
-        p.add(path, "give either 'start' or 'starts', not both")
-    starts = None if "start" in entry or swept else defaults.starts
-    if entry.get("starts") is not None:
-        starts = run_options.starts(entry["starts"], f"{path}.starts", p, defaults)
-        if swept:
-            p.add(path, "give either 'sweep' or 'starts', not both")
-    noise = run_options.noise(entry["noise"], f"{path}.noise", p, defaults) \
-        if entry.get("noise") is not None else defaults.noise
-    minibatch = run_options.minibatch(entry["minibatch"], f"{path}.minibatch", p, defaults) \
-        if entry.get("minibatch") is not None else defaults.minibatch
-    runs = []
-    for combo in combos:
-        values = hp | {k: hypers[k].normalize(v) for k, v in combo.items()} if len(p.items) == before else hp
-        lr = values.pop("lr")
-        schedule = None
-        if entry.get("schedule") is not None and run_steps is not None and isinstance(lr, float):
-            schedule = run_options.schedule(entry["schedule"], f"{path}.schedule", p, lr, run_steps)
-        if len(p.items) != before or label is None or run_start is None or run_steps is None:
-            return None
-        runs.append(RunSpec(optimizer=name, label=_swept_label(label, combo), lr=lr, hyperparameters=values,
-                            start=tuple(run_start), steps=run_steps, color=color, schedule=schedule, noise=noise,
-                            minibatch=minibatch, sweep=label if combo else None,
-                            swept=tuple((k, hypers[k].normalize(v)) for k, v in combo.items())))
-    return runs, starts
+    return name, hp, spec.label, spec.cycled, before, hypers, swept, combos
 
 
 def _swept_label(label: str, combo: dict) -> str:

@@ -124,7 +124,9 @@ def minibatch(value: Any, path: str, p: Problems, defaults: SceneDefaults) -> di
     return {"size": size, "seed": seed}
 
 
-def schedule(value: Any, path: str, p: Problems, lr: float, steps: int) -> dict | None:
+def schedule(value: Any, path: str, p: Problems, lr: float, steps: int, cycled: str | None = None) -> dict | None:
+    """A torch lr scheduler by name and keywords; ``cycled`` is what the run's optimizer would let a
+    momentum-cycling schedule set ("momentum", "beta1", or None when it has neither, which torch refuses)."""
     if checks.mapping(value, path, p) is None:
         return None
     if "name" not in value:
@@ -141,7 +143,12 @@ def schedule(value: Any, path: str, p: Problems, lr: float, steps: int) -> dict 
         p.add(f"{path}.{key}" if key else path, message)
     if problems:
         return None
-    return {"name": name, **spec.resolve(lr, steps, kwargs)}
+    resolved = spec.resolve(lr, steps, kwargs)
+    if cycled is None and spec.cycles_momentum(resolved):
+        p.add(f"{path}.cycle_momentum", f"{name} cycles momentum by default, as torch does, but this optimizer has "
+                                        "neither momentum nor betas (torch raises too); set cycle_momentum: false")
+        return None
+    return {"name": name, **resolved}
 
 
 def sweep(value: Any, path: str, p: Problems, hypers: dict) -> dict[str, list] | None:

@@ -13,6 +13,8 @@ from ..draw.writers import WRITERS
 from ..fields import Field
 from ..maths.functions import FUNCTIONS
 from ..maths.optimizers import OPTIMIZERS
+from ..maths.optimizers.base import lr_hyper
+from ..maths.torch_bridge import TORCH_CLASS_PATTERN
 from ..maths.schedules import SCHEDULES
 from .keys import MAX_RUNS, MAX_STARTS, MAX_SWEEP, PANELS, RUN_KEYS, SCENE_KEYS
 from .render_options import LEVEL, LEVEL_BOUND, LEVEL_COUNT
@@ -80,7 +82,14 @@ def _optimizer_entry() -> dict:
         props = {"name": {"const": name}, **common, **{h.name: h.schema() for h in spec.hypers}}
         variants.append({"type": "object", "title": name, "description": f"{spec.torch_class}: {spec.rule}",
                          "properties": props, "required": ["name"], "additionalProperties": False})
-    return {"oneOf": [{"enum": list(OPTIMIZERS)}, *variants]}
+    dotted = {"type": "string", "pattern": TORCH_CLASS_PATTERN,
+              "description": "a torch.optim.Optimizer subclass by its dotted path, e.g. pytorch_optimizer.Lion"}
+    torch_class = {"type": "object", "title": "a torch optimizer class",
+                   "description": "any torch.optim.Optimizer subclass; the other keys are its constructor keywords "
+                                  "(`optviz list optimizers --module MODULE` lists them)",
+                   "properties": {"name": dotted, **common, "lr": lr_hyper(1e-3).schema()},
+                   "required": ["name"], "additionalProperties": True}
+    return {"oneOf": [{"enum": list(OPTIMIZERS)}, *variants, dotted, torch_class]}
 
 
 def _function() -> dict:

@@ -1,5 +1,6 @@
 """What torch.optim does around every rule: ``maximize`` (negate the gradient first), weight decay (L2 in the
-gradient, or decoupled as AdamW), and float64 at the boundary."""
+gradient, or decoupled as AdamW), and float64 at the boundary. Per-step hyperparameter keywords of ``update``
+(``momentum=``, ``beta1=``: what a momentum-cycling schedule sets) pass through to the rule."""
 from __future__ import annotations
 
 import numpy as np
@@ -12,16 +13,16 @@ def _maximizing(opt: Optimizer, maximize) -> Optimizer:
     """Ascend instead: torch negates the gradient before anything else."""
     if not some(maximize):
         return opt
-    return Optimizer(opt.init, lambda g, state, p, lr: opt.update(branch(maximize, lambda: -g, lambda: g),
-                                                                  state, p, lr))
+    return Optimizer(opt.init, lambda g, state, p, lr, **kw: opt.update(branch(maximize, lambda: -g, lambda: g),
+                                                                        state, p, lr, **kw))
 
 
 def _l2_weight_decay(opt: Optimizer, weight_decay) -> Optimizer:
     """``g + weight_decay*theta``: L2 regularisation folded into the gradient."""
     if not some(weight_decay != 0):
         return opt
-    return Optimizer(opt.init, lambda g, state, p, lr: opt.update(
-        branch(weight_decay != 0, lambda: add(g, p, weight_decay), lambda: g), state, p, lr))
+    return Optimizer(opt.init, lambda g, state, p, lr, **kw: opt.update(
+        branch(weight_decay != 0, lambda: add(g, p, weight_decay), lambda: g), state, p, lr, **kw))
 
 
 def _decoupled_weight_decay(opt: Optimizer, weight_decay) -> Optimizer:
@@ -29,8 +30,8 @@ def _decoupled_weight_decay(opt: Optimizer, weight_decay) -> Optimizer:
     Regularization", ICLR 2019)."""
     if not some(weight_decay != 0):
         return opt
-    return Optimizer(opt.init, lambda g, state, p, lr: opt.update(
-        g, state, branch(weight_decay != 0, lambda: p * (1 - lr * weight_decay), lambda: p), lr))
+    return Optimizer(opt.init, lambda g, state, p, lr, **kw: opt.update(
+        g, state, branch(weight_decay != 0, lambda: p * (1 - lr * weight_decay), lambda: p), lr, **kw))
 
 
 def _weight_decay(opt: Optimizer, weight_decay, decoupled) -> Optimizer:
@@ -47,7 +48,7 @@ def _float64(opt: Optimizer) -> Optimizer:
     def init(params):
         return opt.init(np.asarray(params, dtype=np.float64))
 
-    def update(grads, state, params, lr):
+    def update(grads, state, params, lr, **kw):
         if isinstance(lr, np.ndarray) or not isinstance(lr, float):
             lr = float(lr) if np.ndim(lr) == 0 else np.asarray(lr, dtype=np.float64)
             if np.ndim(lr) == 1:  # one lr per run, given flat: (runs,) would broadcast along the wrong axis
@@ -56,7 +57,9 @@ def _float64(opt: Optimizer) -> Optimizer:
             grads = np.asarray(grads, dtype=np.float64)
         if not (type(params) is np.ndarray and params.dtype == np.float64):
             params = np.asarray(params, dtype=np.float64)
-        return opt.update(grads, state, params, lr)
+        for key, value in kw.items():   # a per-step hyperparameter: a float, or one per run as (runs, 1)
+            kw[key] = float(value) if np.ndim(value) == 0 else np.asarray(value, dtype=np.float64).reshape(-1, 1)
+        return opt.update(grads, state, params, lr, **kw)
 
     return Optimizer(init, update)
 

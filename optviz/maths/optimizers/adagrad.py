@@ -80,7 +80,7 @@ def _adamax(betas: tuple[float, float], eps: float) -> Optimizer:
         zeros = np.zeros_like(params)
         return AdamaxState(zeros, zeros, 0)
 
-    def update(g, state, p, lr):
+    def update(g, state, p, lr, beta1=beta1):
         step = state.step + 1
         exp_avg = ema(state.exp_avg, g, beta1)
         exp_inf = np.maximum(state.exp_inf * beta2, np.abs(g) + eps)

@@ -1,4 +1,8 @@
-"""The Adam family: torch.optim.Adam (and AMSGrad), AdamW, NAdam and RAdam."""
+"""The Adam family: torch.optim.Adam (and AMSGrad), AdamW, NAdam and RAdam.
+
+Every ``update`` takes ``beta1=`` for the step at hand (a float or one per run): a momentum-cycling schedule
+(OneCycleLR, CyclicLR) sets it each step, as torch's scheduler sets ``betas[0]`` in the param group.
+"""
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -34,7 +38,7 @@ def _adam(betas: tuple[float, float], eps: float, amsgrad: bool, eps_inside_sqrt
         zeros = np.zeros_like(params)
         return AdamState(zeros, zeros, zeros, 0)
 
-    def update(g, state, p, lr):
+    def update(g, state, p, lr, beta1=beta1):
         step = state.step + 1
         exp_avg, exp_avg_sq = moments(state.exp_avg, state.exp_avg_sq, g, beta1, beta2)
         bias_correction2 = bias_correction(beta2, step)
@@ -74,7 +78,7 @@ def _nadam(betas: tuple[float, float], eps: float, momentum_decay: float) -> Opt
         zeros = np.zeros_like(params)
         return NAdamState(zeros, zeros, 1.0, 0)
 
-    def update(g, state, p, lr):
+    def update(g, state, p, lr, beta1=beta1):
         step = state.step + 1
         bias_correction2 = bias_correction(beta2, step)
         mu = beta1 * (1.0 - 0.5 * scalar(lambda d: 0.96 ** (step * d), momentum_decay))
@@ -114,7 +118,7 @@ def _radam(betas: tuple[float, float], eps: float) -> Optimizer:
         zeros = np.zeros_like(params)
         return RAdamState(zeros, zeros, 0)
 
-    def update(g, state, p, lr):
+    def update(g, state, p, lr, beta1=beta1):
         step = state.step + 1
         exp_avg, exp_avg_sq = moments(state.exp_avg, state.exp_avg_sq, g, beta1, beta2)
         bias_correction2 = bias_correction(beta2, step)

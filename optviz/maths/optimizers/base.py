@@ -26,6 +26,8 @@ class Optimizer(NamedTuple):
     first-order rule, which works coordinate by coordinate, also takes it spread to ``(runs, 2)``);
     so may be any hyperparameter the optimizer was built with (``_exact.branch`` and ``_exact.scalar`` keep each
     run on the path torch would take for it).
+    ``update`` also takes the hyperparameter a momentum-cycling schedule sets each step as a keyword
+    (``momentum=`` for SGD and RMSprop, ``beta1=`` for the Adam family; absent: the value it was built with).
     """
 
     init: Callable[[Any], Any]
@@ -69,6 +71,14 @@ class OptimizerSpec:
     @property
     def label(self) -> str:
         return self.display or self.name
+
+    @property
+    def cycled(self) -> str | None:
+        """The ``update`` keyword a momentum-cycling schedule (OneCycleLR, CyclicLR) sets each step, chosen as
+        torch's schedulers choose: ``beta1`` if the optimizer has ``betas``, else ``momentum`` if it has one;
+        None when it has neither (torch refuses to cycle it)."""
+        names = {h.name for h in self.hypers}
+        return "beta1" if "betas" in names else "momentum" if "momentum" in names else None
 
     def check(self, hp: dict) -> list[tuple[str, str]]:
         """Every problem of a complete hyperparameter dict, as ``[(key, message)]``: unknown and missing

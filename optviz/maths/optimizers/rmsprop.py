@@ -28,13 +28,14 @@ def _rmsprop(alpha: float, eps: float, momentum: float, centered: bool, eps_insi
               \theta_t = \theta_{t-1} - \gamma b_t
 
     ``eps_inside_sqrt`` divides by :math:`\sqrt{\tilde v_t + \epsilon}` instead, the post's form.
+    ``update(..., momentum=m)`` uses ``m`` for this step, as a momentum-cycling schedule sets it.
     """
 
     def init(params):
         zeros = np.zeros_like(params)
         return RMSpropState(zeros, zeros, zeros, 0)
 
-    def update(g, state, p, lr):
+    def update(g, state, p, lr, momentum=momentum):
         square_avg = ema_sq(state.square_avg, g, alpha)
         grad_avg = state.grad_avg
         var = square_avg

@@ -24,12 +24,14 @@ def _sgd(momentum: float, dampening: float, nesterov: bool) -> Optimizer:
               d_t = g_t + \mu b_t \text{ (nesterov) or } b_t, \quad \theta_t = \theta_{t-1} - \gamma d_t
 
     The buffer starts as the first gradient, undamped: that is torch's choice, and the post's figures fit it.
+    ``update(..., momentum=m)`` uses ``m`` for this step (a float or one per run), as a momentum-cycling
+    schedule sets it.
     """
 
     def init(params):
         return SGDState(np.zeros_like(params), 0)
 
-    def update(g, state, p, lr):
+    def update(g, state, p, lr, momentum=momentum):
         buf = state.momentum_buffer
         uses_momentum = momentum != 0
         if some(uses_momentum):
