@@ -118,6 +118,20 @@ def _normalized(h: Hyper, value: Any) -> Any:
     return h.normalize(value)
 
 
+def other_names() -> dict[str, str]:
+    """Lower-cased names a scene may use for a registry entry besides its own: torch's class name (``SGD``,
+    ``RMSprop``, ``AdamW``; an entry that shares its class with the one it aliases leaves the class to that
+    one) and the legend's display name (``SGD-NAG``, ``AMSGrad``). Built from the registry, so a new optimizer
+    brings its names along."""
+    names: dict[str, str] = {}
+    for name, spec in OPTIMIZERS.items():
+        torch_name = spec.torch_class.rsplit(".", 1)[-1] if spec.torch_class.startswith("torch.optim.") else ""
+        for other in (torch_name if spec.base is None else "", spec.display):
+            if other and other.lower() not in OPTIMIZERS:
+                names.setdefault(other.lower(), name)
+    return names
+
+
 def alias(spec: OptimizerSpec, name: str, display: str, **defaults: Any) -> OptimizerSpec:
     """The same optimizer under the name the post's readers know, with other defaults."""
     return replace(spec, name=name, display=display, hypers=with_defaults(spec.hypers, **defaults), base=spec.name)
