@@ -16,6 +16,7 @@ from ..errors import SceneError, SceneErrors
 from ..fields import Problems, describe, yaml_text
 from ..maths.formula import FormulaError, formula_objective
 from ..maths.functions import FUNCTIONS, Objective, make_function
+from ..maths.minima import check_minimum, find_minima
 from ..maths.optimizers import OPTIMIZERS, other_names
 from . import checks, render_options, run_options
 from .keys import MAX_RUNS, MAX_SWEEP, RUN_KEYS, SCENE_KEYS
@@ -77,6 +78,8 @@ def _scene(data: Any, p: Problems, name: str) -> Scene | None:
         defaults.xlim = defaults.xlim or objective.xlim
         defaults.ylim = defaults.ylim or objective.ylim
         defaults.start = defaults.start or objective.start
+        if isinstance(data["function"], dict) and "formula" in data["function"]:
+            objective = _formula_minima(objective, data["function"], "function", p, defaults.xlim, defaults.ylim)
     for key, parse in (("starts", run_options.starts), ("noise", run_options.noise),
                        ("minibatch", run_options.minibatch)):
         if data.get(key) is not None:
@@ -141,9 +144,9 @@ def _formula_function(value: dict, path: str, p: Problems) -> Objective | None:
     if "minimum" in value:
         m = POINT.check(value["minimum"], f"{path}.minimum", p)
         minima = [m] if m else []
-    if "minima" in value:
+    if "minima" in value and value["minima"] != "none":
         if not isinstance(value["minima"], list):
-            p.add(f"{path}.minima", f"must be a list of [x, y] points, got {describe(value['minima'])}")
+            p.add(f"{path}.minima", f"must be a list of [x, y] points or 'none', got {describe(value['minima'])}")
         else:
             minima = [m for i, v in enumerate(value["minima"])
                       if (m := POINT.check(v, f"{path}.minima[{i}]", p)) is not None]
@@ -155,6 +158,24 @@ def _formula_function(value: dict, path: str, p: Problems) -> Objective | None:
     except FormulaError as exc:
         p.add(f"{path}.formula", str(exc))
         return None
+
+
+def _formula_minima(objective: Objective, value: dict, path: str, p: Problems, xlim, ylim) -> Objective:
+    """A formula's minima: the ones it gives, each checked to be a local minimum (gradient ~ 0, curving up),
+    else the ones found in the view (the lowest are starred, the others kept as local minima); 'none' hides
+    them."""
+    if value.get("minima") == "none":
+        return replace(objective, minima=(), local_minima=())
+    if "minimum" in value or "minima" in value:
+        keys = ([f"{path}.minimum"] if "minimum" in value
+                else [f"{path}.minima[{i}]" for i in range(len(objective.minima))])
+        for key, point in zip(keys, objective.minima):
+            problem = check_minimum(objective, point, xlim, ylim)
+            if problem:
+                p.add(key, problem)
+        return objective
+    lowest, others = find_minima(objective, xlim, ylim)
+    return replace(objective, minima=tuple(lowest), local_minima=tuple(others))
 
 
 def _runs(value: Any, p: Problems, defaults: SceneDefaults) -> tuple[RunSpec, ...]:

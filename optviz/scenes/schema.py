@@ -12,7 +12,7 @@ from .._version import __version__
 from ..draw.writers import WRITERS
 from ..fields import Field
 from ..maths.functions import FUNCTIONS
-from ..maths.optimizers import OPTIMIZERS
+from ..maths.optimizers import OPTIMIZERS, spellings
 from ..maths.schedules import SCHEDULES
 from .keys import MAX_RUNS, MAX_STARTS, MAX_SWEEP, PANELS, RUN_KEYS, SCENE_KEYS
 from .render_options import LEVEL, LEVEL_BOUND, LEVEL_COUNT
@@ -77,10 +77,11 @@ def _optimizer_entry() -> dict:
               for key, field in RUN_KEYS.items() if key != "name"}
     variants = []
     for name, spec in OPTIMIZERS.items():
-        props = {"name": {"const": name}, **common, **{h.name: h.schema() for h in spec.hypers}}
+        props = {"name": {"enum": list(spellings(spec))}, **common, **{h.name: h.schema() for h in spec.hypers}}
         variants.append({"type": "object", "title": name, "description": f"{spec.torch_class}: {spec.rule}",
                          "properties": props, "required": ["name"], "additionalProperties": False})
-    return {"oneOf": [{"enum": list(OPTIMIZERS)}, *variants]}
+    return {"oneOf": [{"enum": list(dict.fromkeys(n for spec in OPTIMIZERS.values() for n in spellings(spec)))},
+                      *variants]}
 
 
 def _function() -> dict:
@@ -92,7 +93,8 @@ def _function() -> dict:
     point = {"$ref": "#/$defs/point"}
     variants.append({"type": "object", "title": "formula", "description": "a custom formula in x and y",
                      "properties": {"formula": {"type": "string", "maxLength": 500},
-                                    "minimum": point, "minima": {"type": "array", "items": point},
+                                    "minimum": point,
+                                    "minima": {"oneOf": [{"type": "array", "items": point}, {"const": "none"}]},
                                     "xlim": point, "ylim": point, "start": point},
                      "required": ["formula"], "additionalProperties": False})
     return {"oneOf": variants}

@@ -118,16 +118,22 @@ def _normalized(h: Hyper, value: Any) -> Any:
     return h.normalize(value)
 
 
+def spellings(spec: OptimizerSpec) -> tuple[str, ...]:
+    """The names a scene may use for ``spec``: its own, torch's class name (``SGD``, ``RMSprop``, ``AdamW``; an
+    alias leaves its class to the entry it aliases) and the legend's display name (``SGD-NAG``, ``AMSGrad``).
+    Any case of these is accepted too."""
+    torch_name = spec.torch_class.rsplit(".", 1)[-1] if spec.torch_class.startswith("torch.optim.") else ""
+    return tuple(dict.fromkeys(n for n in (spec.name, torch_name if spec.base is None else "", spec.display) if n))
+
+
 def other_names() -> dict[str, str]:
-    """Lower-cased names a scene may use for a registry entry besides its own: torch's class name (``SGD``,
-    ``RMSprop``, ``AdamW``; an entry that shares its class with the one it aliases leaves the class to that
-    one) and the legend's display name (``SGD-NAG``, ``AMSGrad``). Built from the registry, so a new optimizer
-    brings its names along."""
+    """Lower-cased spellings -> registry name, for what is not a registry name in any case. Built from the
+    registry, so a new optimizer brings its names along."""
     names: dict[str, str] = {}
+    taken = {n.lower() for n in OPTIMIZERS}
     for name, spec in OPTIMIZERS.items():
-        torch_name = spec.torch_class.rsplit(".", 1)[-1] if spec.torch_class.startswith("torch.optim.") else ""
-        for other in (torch_name if spec.base is None else "", spec.display):
-            if other and other.lower() not in OPTIMIZERS:
+        for other in spellings(spec)[1:]:
+            if other.lower() not in taken:
                 names.setdefault(other.lower(), name)
     return names
 
