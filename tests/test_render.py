@@ -143,7 +143,10 @@ def test_a_diverged_run_is_named_in_the_legend_and_leaves_the_view(tmp_path):
     traj = make_traj(far, calm)
     assert look.run_label(far.spec, far.diverged_at) == "SGD (lr=0.5), diverged at step 12"
     pic = figure.build(traj)
-    assert [t.get_text() for t in pic.legend.get_texts()] == ["SGD (lr=0.5), diverged at step 12", "Adam (lr=0.7)"]
+    # told on the frame it happens, not before (issue 11: the legend said so from frame 0)
+    assert [t.get_text() for t in pic.legend.get_texts()] == ["SGD (lr=0.5)", "Adam (lr=0.7)"]
+    assert pic.labels(11)[0] == "SGD (lr=0.5)"
+    assert pic.labels(12) == pic.labels(20) == ["SGD (lr=0.5), diverged at step 12", "Adam (lr=0.7)"]
     out = render(traj, tmp_path / "a.gif")
     with Image.open(out) as im:
         assert im.n_frames == 21                       # the longest run sets the length
@@ -287,7 +290,8 @@ def test_a_swarm_is_one_colour_one_legend_entry_and_heads_at_its_points(tmp_path
 def test_a_swarm_names_its_diverged_runs_and_hides_their_heads():
     crowd = swarm("SGD", [(-3.0, 3.0)] * 3, [(-3.5, -3.5), (-1.0, -3.0), (40.0, -30.0)], lr=0.5, diverged=(2,))
     pic = figure.build(make_traj(*crowd))
-    assert [t.get_text() for t in pic.legend.get_texts()] == ["SGD (lr=0.5), 3 starts, 1 diverged"]
+    assert [t.get_text() for t in pic.legend.get_texts()] == ["SGD (lr=0.5), 3 starts"]   # not yet at frame 0
+    assert pic.labels(20) == ["SGD (lr=0.5), 3 starts, 1 diverged"]
     anim = Animator(pic)
     *_, last = anim.frames(range(21))
     heads = pic.entries[0].heads.get_xydata()
