@@ -115,7 +115,7 @@ def test_defaults_from_function_when_view_and_start_omitted():
     (base(size=[10, 10]), "size[0]: must be at least 64"),
     (base(style="viridiss"), "style: unknown style 'viridiss'; did you mean 'viridis'?"),
     (base(panels=["loss", "3d"]), "panels[1]: unknown value '3d'"),
-    (base(output="x.jpg"), "output: must end in .gif, .mp4, .png or .html"),
+    (base(output="x.jpg"), "output: must end in .gif, .mp4, .png, .html, .svg or .pdf"),   # vector formats: #11
     (base(levels={"logspace": [5, 0, 10]}), "levels.logspace: start must be below stop"),
     (base(levels=[3, 2, 1]), "levels: must be strictly increasing"),
     (base(fps=0), "fps: must be in (0, 100]"),

@@ -17,7 +17,7 @@ from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from matplotlib.text import Text
-from matplotlib.transforms import Bbox, IdentityTransform
+from matplotlib.transforms import Affine2D, Bbox, IdentityTransform
 
 from ..scenes.record import entries as entry_members
 from ..simulate import Run, Trajectories
@@ -377,14 +377,15 @@ def _arrow(ax, exit: look.Exit, color: str, scale: float) -> Line2D:
 
 def _reserve_widths(pic: Picture) -> None:
     """Give each changing legend text the width of its widest version, so that the legend keeps its size
-    (and its place) while the lr in it changes: the legend's packers size each row from its TextArea's bbox."""
+    (and its place) while the lr in it changes or a divergence is told: the legend's packers size each row
+    from its TextArea's bbox."""
     renderer = pic.canvas.get_renderer()
     for entry, text, area in zip(pic.rows, pic.legend.get_texts(), text_areas(pic.legend)):
-        if entry.lrs is None or area is None:
+        if not pic.changes(entry) or area is None:
             continue
         first = text.get_text()
         width = 0.0
-        for version in dict.fromkeys(entry_label(entry, k) for k in range(len(entry.lrs) + 1)):
+        for version in dict.fromkeys(entry_label(entry, k, pic.show_lr) for k in range(entry.last + 1)):
             text.set_text(version)
             width = max(width, area.get_bbox(renderer).width)
         text.set_text(first)
@@ -588,3 +589,71 @@ KEPT_RUN_COLOURS = 16      # run colours a GIF palette keeps exactly (the contou
 
 def _rgb8(color) -> tuple[int, int, int]:
     return tuple(int(round(255 * c)) for c in to_rgb(color))
+
+
+def settle(pic: Picture, k: int) -> None:
+    """Put every artist at step ``k`` as an ordinary artist, so that a plain ``savefig`` draws the frame as
+    vector graphics (an SVG or PDF for print): lines through the paths so far, dots, arrows of runs out of
+    view, the legend's texts of that step and the counter. Frames are blitted instead; this is for a still."""
+    show = []
+    for e in pic.entries:
+        if isinstance(e, Track):
+            i = min(k, e.last)
+            path = e.path[:i + 1]
+            e.line.set_data(path[:, 0], path[:, 1])
+            seen = pic.in_view(e.run.points[i])
+            e.dot.set_data(e.run.points[i:i + 1, 0], e.run.points[i:i + 1, 1])
+            e.dot.set_visible(seen)
+            arrow = None if seen else e.arrow_at(i)
+            for j, a in enumerate(e.arrows):
+                a.set_visible(j == arrow)
+            show += [e.line, e.dot, *e.arrows]
+            if e.loss_line is not None:
+                steps = np.arange(i + 1)
+                e.loss_line.set_data(steps, e.run.loss[:i + 1])
+                e.loss_dot.set_data([i], e.run.loss[i:i + 1])
+                e.loss_dot.set_visible(bool(np.isfinite(e.run.loss[i])))
+                show += [e.loss_line, e.loss_dot]
+            if e.surf_line is not None:
+                e.surf_line.set_data_3d(path[:, 0], path[:, 1], e.height[:i + 1])
+                e.surf_dot.set_data_3d(e.run.points[i:i + 1, 0], e.run.points[i:i + 1, 1], e.height[i:i + 1])
+                e.surf_dot.set_visible(seen and bool(np.isfinite(e.height[i])))
+                show += [e.surf_line, e.surf_dot]
+            continue
+        ends = [min(k, t.last) for t in e.tracks]
+        lines = _joined([t.path[:i + 1] for t, i in zip(e.tracks, ends)])
+        e.lines.set_data(lines[:, 0], lines[:, 1])
+        heads = np.array([t.run.points[i] for t, i in zip(e.tracks, ends) if pic.in_view(t.run.points[i])])
+        heads = heads.reshape(-1, 2)
+        e.heads.set_data(heads[:, 0], heads[:, 1])
+        show += [e.lines, e.heads]
+        if e.loss_lines is not None:
+            loss = _joined([np.column_stack([np.arange(i + 1), t.run.loss[:i + 1]]) for t, i in zip(e.tracks, ends)])
+            e.loss_lines.set_data(loss[:, 0], loss[:, 1])
+            e.loss_heads.set_data(ends, [t.run.loss[i] for t, i in zip(e.tracks, ends)])
+            show += [e.loss_lines, e.loss_heads]
+        if e.surf_lines is not None:
+            surf = _joined([np.column_stack([t.path[:i + 1], t.height[:i + 1]]) for t, i in zip(e.tracks, ends)])
+            e.surf_lines.set_data_3d(surf[:, 0], surf[:, 1], surf[:, 2])
+            e.surf_heads.set_data_3d(*np.array([[*t.run.points[i], t.height[i]] for t, i in zip(e.tracks, ends)]).T)
+            show += [e.surf_lines, e.surf_heads]
+    if pic.legend is not None:
+        for area in text_areas(pic.legend):      # the widths kept for changing texts are raster pixels
+            if area is not None and "get_bbox" in vars(area):
+                del area.get_bbox
+        for text, label in zip(pic.legend.get_texts(), pic.labels(k)):
+            text.set_text(label)
+        show.append(pic.legend)
+    if pic.counter is not None:
+        c = pic.counter
+        width, height = pic.canvas.get_width_height()
+        in_figure = Affine2D().scale(1 / width, 1 / height) + pic.figure.transFigure   # any dpi, not pixels
+        for text, digit in zip(c.digits, str(k).ljust(len(c.digits))):
+            text.set_text(digit.strip())
+        for artist in (c.box, c.label, *c.digits):
+            artist.set_transform(in_figure)
+            show.append(artist)
+    if pic.surface_axes is not None:
+        pic.surface_axes.computed_zorder = False   # paths over the surface, as the frames draw them
+    for artist in show:
+        artist.set_animated(False)
