@@ -571,9 +571,14 @@ def to_pixel(pic: Picture, xy) -> tuple[float, float]:
     return float(x), float(pic.canvas.get_width_height()[1] - y)
 
 
+TEXT_GREYS = 8      # greys kept between black and white, for the edges of text
+
+
 def key_colors(pic: Picture) -> list[tuple[int, int, int]]:
     """Colours a palette must keep exactly: white, black, the star, each entry's colour and, for a swarm, its
-    faint paths over white (each once: a swarm of hundreds of runs takes one slot, not hundreds)."""
+    faint paths over white (each once: a swarm of hundreds of runs takes one slot, not hundreds); and a ramp
+    of greys, so that the antialiased edges of text keep their shades when light contours fill the rest of
+    the palette (the post's local-minimum figure has no mid grey otherwise)."""
     colours = list(dict.fromkeys(_rgb8(e.color) for e in pic.entries))
     if len(colours) > KEPT_RUN_COLOURS:  # a sweep's many colours: keep some exactly, the palette finds the rest
         colours = [colours[i] for i in np.linspace(0, len(colours) - 1, KEPT_RUN_COLOURS).round().astype(int)]
@@ -581,6 +586,7 @@ def key_colors(pic: Picture) -> list[tuple[int, int, int]]:
     for e in pic.entries:
         if isinstance(e, Swarm):
             keep.append(_rgb8(SWARM_ALPHA * np.asarray(to_rgb(e.color)) + (1 - SWARM_ALPHA)))
+    keep += [(g, g, g) for g in np.linspace(0, 255, TEXT_GREYS + 2)[1:-1].round().astype(int).tolist()]
     return list(dict.fromkeys(keep))
 
 
