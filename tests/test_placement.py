@@ -112,3 +112,11 @@ def test_drawn_path_ends_where_a_diverged_run_leaves_for_good():
     np.testing.assert_array_equal(drawn[:4], [[0, 0], [1, 2], [-2, -4], [2.5, 5]])
     assert np.isnan(drawn[4]).all()
     np.testing.assert_array_equal(look.drawn_path(points, (-5, 5), (-5, 5), diverged=False), points)
+
+
+def test_the_ground_grid_stays_small_for_huge_pictures():
+    frame = look.Box(0, 0, 30000, 18000)                 # a 4096 px scene at scale 8 has an axes this large
+    ground = look.Ground(frame, paths=[(np.array([[0, 17000], [30000, 17000]]), 1.0)], marks=[(300, 300, 40)])
+    assert max(ground.path.shape) <= look.GROUND_CELLS + 2
+    box, cost = ground.place((4000, 2000), 100, look.LEGEND_CORNERS)
+    assert box.y1 < 17000 - 100 and not box.overlaps(look.Box(260, 260, 340, 340)) and cost < 1

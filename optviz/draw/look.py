@@ -250,6 +250,7 @@ def layout(panels: tuple[str, ...], size: tuple[int, int]) -> dict[str, tuple[fl
 
 KEEP_OUT = 1e6      # cost per pixel of covering a start or a minimum marker: only if nowhere else will do
 OFF_EDGE = 1e4      # cost of a box touching no edge of the plot (it floats over the picture)
+GROUND_CELLS = 1024 # most grid cells along a side of the plot when scoring boxes
 LEGEND_CORNERS = ("upper left", "upper right", "lower left", "lower right")   # the post's first
 COUNTER_CORNERS = ("lower right", "upper right", "lower left", "upper left")
 
@@ -269,22 +270,26 @@ class Box:
 
 class Ground:
     """What a box laid over the plot would cover: path pixels (weighted) and the pixels of starts and minimum
-    markers, each on a pixel grid with a summed-area table, so any box is scored in constant time."""
+    markers, each on a grid with a summed-area table, so any box is scored in constant time. The grid has a
+    cell per pixel up to ``GROUND_CELLS`` a side (larger pictures get coarser cells, so memory stays small)."""
 
     def __init__(self, frame: Box, paths: Sequence[tuple[np.ndarray, float]] = (),
                  marks: Sequence[tuple[float, float, float]] = ()):
         self.frame = frame
-        self.x, self.y = int(np.floor(frame.x0)), int(np.floor(frame.y0))
-        w, h = int(np.ceil(frame.x1)) - self.x + 1, int(np.ceil(frame.y1)) - self.y + 1
+        self.x, self.y = float(np.floor(frame.x0)), float(np.floor(frame.y0))
+        self.cell = max(1.0, max(frame.x1 - frame.x0, frame.y1 - frame.y0) / GROUND_CELLS)
+        w = int(np.ceil((frame.x1 - self.x) / self.cell)) + 1
+        h = int(np.ceil((frame.y1 - self.y) / self.cell)) + 1
         path = np.zeros((h, w))
         for points, weight in paths:
-            xy = _resampled(np.asarray(points, dtype=float)) - (self.x, self.y)
-            xy = np.round(xy[np.isfinite(xy).all(axis=1)]).astype(int)
+            xy = (_resampled(np.asarray(points, dtype=float), self.cell) - (self.x, self.y)) / self.cell
+            xy = np.floor(xy[np.isfinite(xy).all(axis=1)]).astype(int)
             xy = xy[(xy[:, 0] >= 0) & (xy[:, 0] < w) & (xy[:, 1] >= 0) & (xy[:, 1] < h)]
-            np.add.at(path, (xy[:, 1], xy[:, 0]), weight)
+            np.add.at(path, (xy[:, 1], xy[:, 0]), weight * self.cell)
         keep = np.zeros((h, w))
         for x, y, r in marks:
-            cx, cy = x - self.x, y - self.y
+            cx, cy = (x - self.x) / self.cell, (y - self.y) / self.cell
+            r = r / self.cell
             if np.isfinite(cx) and np.isfinite(cy):
                 keep[max(int(np.floor(cy - r)), 0):max(int(np.ceil(cy + r)) + 1, 0),
                      max(int(np.floor(cx - r)), 0):max(int(np.ceil(cx + r)) + 1, 0)] = 1.0
@@ -293,10 +298,10 @@ class Ground:
     def covered(self, x0, y0, x1, y1, table) -> np.ndarray:
         """The sum of ``table`` over boxes (arrays of corners, display pixels), clipped to the grid."""
         h, w = table.shape[0] - 1, table.shape[1] - 1
-        a = np.clip(np.floor(np.asarray(x0) - self.x).astype(int), 0, w)
-        b = np.clip(np.floor(np.asarray(y0) - self.y).astype(int), 0, h)
-        c = np.clip(np.ceil(np.asarray(x1) - self.x).astype(int) + 1, 0, w)
-        d = np.clip(np.ceil(np.asarray(y1) - self.y).astype(int) + 1, 0, h)
+        a = np.clip(np.floor((np.asarray(x0) - self.x) / self.cell).astype(int), 0, w)
+        b = np.clip(np.floor((np.asarray(y0) - self.y) / self.cell).astype(int), 0, h)
+        c = np.clip(np.ceil((np.asarray(x1) - self.x) / self.cell).astype(int) + 1, 0, w)
+        d = np.clip(np.ceil((np.asarray(y1) - self.y) / self.cell).astype(int) + 1, 0, h)
         return table[d, c] - table[b, c] - table[d, a] + table[b, a]
 
     def place(self, size: tuple[float, float], margin: float, corners: Sequence[str], pad: float = 0.0,
@@ -315,6 +320,7 @@ class Ground:
             box, cost = self._best(spots, len(spots), w, h, pad, avoid)
             if cost < KEEP_OUT:
                 return box, cost
+        stride = max(stride, self.cell)
         xs = np.unique(np.append(np.arange(lo_x, hi_x, stride), hi_x))
         ys = np.unique(np.append(np.arange(lo_y, hi_y, stride), hi_y))
         X, Y = (a.ravel() for a in np.meshgrid(xs, ys))
