@@ -446,3 +446,23 @@ def test_settle_puts_the_artists_at_the_last_step():
     assert [t.get_text() for t in pic.legend.get_texts()] == pic.labels(20)
     assert "".join(t.get_text() for t in pic.counter.digits) == "20"
     assert not any(a.get_animated() for a in (lone.line, lone.dot, pic.legend, pic.counter.box))
+
+
+@pytest.mark.parametrize("as_swarm", [False, True])
+def test_a_diverged_runs_flight_across_the_view_is_not_drawn(tmp_path, as_swarm):
+    # up and out of the top at step 2, then one flight from far above to far below (through the view), gone
+    f = make_function("beale")
+    points = np.array([[-2.0, 0.0], [-2.0, 3.0], [-2.0, 6.0], [2.0, -60.0]])
+    spec = RunSpec("sgd", "SGD", 1.0, {}, (-2.0, 0.0), 3, "#d62728", group="SGD" if as_swarm else None)
+    far = Run(spec, points, np.asarray(f.value(points.T), dtype=float), 3, lr_schedule(spec))
+    traj = make_traj(far)
+    pic = figure.build(traj)
+    assert np.isnan(pic.tracks[0].path[3]).all() and pic.tracks[0].path[2].tolist() == [-2.0, 4.5]
+    anim = Animator(pic)
+    last, background = anim.still(3)[:, :, :3], anim.background[:, :, :3]
+    col, row = figure.to_pixel(pic, (0.0, -2.0))            # on the flight's line, inside the view: not drawn
+    assert tuple(last[int(row), int(col)]) == tuple(background[int(row), int(col)])
+    col, row = figure.to_pixel(pic, (-2.0, 1.5))            # on the drawn part
+    assert tuple(last[int(row), int(col)]) != tuple(background[int(row), int(col)])
+    if not as_swarm:
+        assert tuple(frame_rgb(render(traj, tmp_path / "a.gif"), 3)[int(row), int(col)]) == rgb8("#d62728")

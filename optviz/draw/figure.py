@@ -238,7 +238,9 @@ def build(traj: Trajectories) -> Picture:
             tracks.append(track)
             entries.append(track)
             continue
-        members = [Track(traj.runs[i], color, None, None) for i in members]
+        members = [Track(traj.runs[i], color, None, None,
+                         path=look.drawn_path(traj.runs[i].points, scene.xlim, scene.ylim,
+                                              traj.runs[i].diverged_at is not None)) for i in members]
         lines, = ax.plot([], [], color=color, lw=SWARM_WIDTH, alpha=SWARM_ALPHA, solid_capstyle="butt",
                          solid_joinstyle="round", snap=False, animated=True, zorder=2)
         heads, = ax.plot([], [], "o", linestyle="none", color=color, markersize=HEAD_SIZE, animated=True, zorder=3)

@@ -297,8 +297,9 @@ class _Swarm:
         self.loss = _padded([t.run.loss for t in swarm.tracks], self.last)
         self.height = (_padded([t.height for t in swarm.tracks], self.last)
                        if swarm.surf_lines is not None else None)
+        drawn = _padded([t.path for t in swarm.tracks], self.last)     # a diverged run's line ends on the edge
         with np.errstate(invalid="ignore"):
-            self.pixels = pic.axes.transData.transform(self.points.reshape(-1, 2)).reshape(self.points.shape)
+            self.pixels = pic.axes.transData.transform(drawn.reshape(-1, 2)).reshape(drawn.shape)
             reach = (REACH + swarm.lines.get_linewidth() / 2) * pic.scale
             self.lo = np.minimum(self.pixels[:, :-1], self.pixels[:, 1:]) - reach   # NaN past a run's end
             self.hi = np.maximum(self.pixels[:, :-1], self.pixels[:, 1:]) + reach

@@ -294,18 +294,18 @@ def _marker(line, scale: float) -> dict | None:
 
 
 def _exits(track, pic) -> dict:
-    """Where a lone run's line ends if it left the view for good (``cut``: the step and the point on the edge,
-    as ``look.drawn_path`` draws it) and its arrows (step, triangle corners in page pixels, edge width), as the
-    GIF shows them while the run is out of view."""
+    """Where a run's line ends if it left the view for good (``cut``: the step and the point on the edge, as
+    ``look.drawn_path`` draws it) and, for a lone run, its arrows (step, triangle corners in page pixels, edge
+    width), as the GIF shows them while the run is out of view."""
     from matplotlib.markers import MarkerStyle  # lazy: as in scene_data, matplotlib loads only when a page is written
 
-    if track.line is None:
-        return {"cut": None, "arrows": []}
     cut = None
     gone = np.flatnonzero(np.isnan(track.path[:, 0]) & np.isfinite(track.run.points[:, 0]))
     if gone.size:
         step = int(gone[0]) - 1
         cut = [step, float(track.path[step, 0]), float(track.path[step, 1])]
+    if track.line is None:              # a swarm's run: its line is cut the same way, it has no arrows
+        return {"cut": cut, "arrows": []}
     height = pic.canvas.get_width_height()[1]
     renderer = pic.canvas.get_renderer()
     arrows = []

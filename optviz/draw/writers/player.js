@@ -227,7 +227,15 @@
             members.forEach(function (run) { tracePath(run[xs], run[ys], j, j + 1); });
           };
         };
-        stroke(data.main.clip, e.line, e.color, segments("cx", "cy"));
+        var main = function () {          // a run that left the view for good: its line ends on the edge
+          members.forEach(function (run) {
+            if (!run.cut || j + 1 < run.cut[0]) { tracePath(run.cx, run.cy, j, j + 1); return; }
+            if (j + 1 > run.cut[0] || !(isFinite(run.cx[j]) && isFinite(run.cy[j]))) return;
+            ctx.moveTo(run.cx[j], run.cy[j]);
+            ctx.lineTo(run.cutX, run.cutY);
+          });
+        };
+        stroke(data.main.clip, e.line, e.color, main);
         if (data.loss) stroke(data.loss.clip, e.lossLine, e.color, segments("lossX", "lossY"));
         if (data.surface) stroke(data.surface.clip, e.surfLine, e.color, segments("surfX", "surfY"));
       });
