@@ -466,3 +466,15 @@ def test_a_diverged_runs_flight_across_the_view_is_not_drawn(tmp_path, as_swarm)
     assert tuple(last[int(row), int(col)]) != tuple(background[int(row), int(col)])
     if not as_swarm:
         assert tuple(frame_rgb(render(traj, tmp_path / "a.gif"), 3)[int(row), int(col)]) == rgb8("#d62728")
+
+
+def test_a_sweeps_legend_row_counts_its_diverged_runs_as_they_diverge():
+    from pathlib import Path
+
+    traj = optviz.simulate(optviz.load(Path(__file__).resolve().parents[1] / "configs" / "lr-sweep.yaml"))
+    pic = figure.build(traj)
+    (row,) = pic.rows
+    first = min(r.diverged_at for r in traj.runs if r.diverged_at is not None)
+    assert pic.changes(row)
+    assert "diverged" not in pic.labels(0)[0] and "diverged" not in pic.labels(first - 1)[0]
+    assert pic.labels(first)[0].endswith("1 diverged") and pic.labels(None) == pic.labels(pic.steps)

@@ -6,7 +6,9 @@ Only ``Figure`` + ``FigureCanvasAgg`` are used (no pyplot), so renders in thread
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
+from typing import Callable
 
 import matplotlib
 import numpy as np
@@ -103,6 +105,18 @@ class Group:
     text: str
     sweep: look.Sweep | None = None
     lrs: np.ndarray | None = None       # never changes: a group shows its range, not a current lr
+    told: Callable[[int], str] | None = None    # the text for a count of diverged runs (told as they diverge)
+
+    @property
+    def last(self) -> int:
+        return max(t.last for t in self.tracks)
+
+    def text_at(self, k: int | None) -> str:
+        """The row's text at step ``k`` (None: after the last), counting the runs diverged by then."""
+        if self.told is None:
+            return self.text
+        return self.told(sum(t.run.diverged_at is not None and (k is None or t.run.diverged_at <= k)
+                             for t in self.tracks))
 
 
 @dataclass
@@ -134,9 +148,9 @@ class Picture:
 
     def changes(self, row: Track | Swarm | Group) -> bool:
         """Whether a legend row's text changes during the animation (a scheduled lr, or a divergence told on
-        the frame it happens). A group's text, a range and a count, stays."""
+        the frame it happens; a group counts its diverged runs as they diverge)."""
         if isinstance(row, Group):
-            return False
+            return row.told is not None and any(t.run.diverged_at is not None for t in row.tracks)
         if row.lrs is not None:
             return True
         return row.run.diverged_at is not None if isinstance(row, Track) else row.diverged > 0
@@ -164,7 +178,7 @@ def entry_label(entry: Track | Swarm | Group, k: int | None = None, show_lr: boo
     latest step, and a divergence is told from the step it happens on. ``lr`` overrides the lr (the HTML page
     passes a placeholder that its player fills in at each step)."""
     if isinstance(entry, Group):
-        return entry.text
+        return entry.text_at(k)
     lr = look.current_lr(entry.lrs, k) if lr is None else lr
     if isinstance(entry, Swarm):
         return look.swarm_label(entry.tracks[0].run.spec, len(entry.tracks), entry.diverged_by(k), lr, show_lr)
@@ -272,7 +286,8 @@ def _sweep_rows(entries: list, traj: Trajectories) -> list:
         members = [by_run[id(traj.runs[i])] for i in sweep.members]
         diverged = sum(t.run.diverged_at is not None for t in members)
         color = to_hex(matplotlib.colormaps[sweep.cmap]((look.SWEEP_SPAN[0] + look.SWEEP_SPAN[1]) / 2))
-        rows.append(Group(members, color, look.sweep_label(sweep, diverged), sweep))
+        rows.append(Group(members, color, look.sweep_label(sweep, diverged), sweep,
+                          told=functools.partial(look.sweep_label, sweep)))
     grouped = {id(t) for g in rows for t in g.tracks}
     out, placed = [], set()
     for e in entries:
@@ -301,8 +316,9 @@ def _by_optimizer(pic: Picture, palette) -> list:
     for name, members in groups.items():
         color = next(colors, None) or look.DEFAULT_PALETTE[len(made) % len(look.DEFAULT_PALETTE)]
         diverged = sum(t.run.diverged_at is not None for t in members)
-        made[name] = Group(members, color, look.group_label(OPTIMIZERS[name].label, [t.run.spec for t in members],
-                                                          diverged))
+        specs = [t.run.spec for t in members]
+        made[name] = Group(members, color, look.group_label(OPTIMIZERS[name].label, specs, diverged),
+                           told=functools.partial(look.group_label, OPTIMIZERS[name].label, specs))
         for t in members:
             t.color = color
             for artist in (t.line, t.dot, *t.arrows):
