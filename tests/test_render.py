@@ -4,6 +4,7 @@ from __future__ import annotations
 import importlib.util
 import io
 import struct
+import xml.etree.ElementTree as ET
 from dataclasses import replace
 
 import numpy as np
@@ -143,7 +144,10 @@ def test_a_diverged_run_is_named_in_the_legend_and_leaves_the_view(tmp_path):
     traj = make_traj(far, calm)
     assert look.run_label(far.spec, far.diverged_at) == "SGD (lr=0.5), diverged at step 12"
     pic = figure.build(traj)
-    assert [t.get_text() for t in pic.legend.get_texts()] == ["SGD (lr=0.5), diverged at step 12", "Adam (lr=0.7)"]
+    # told on the frame it happens, not before (issue 11: the legend said so from frame 0)
+    assert [t.get_text() for t in pic.legend.get_texts()] == ["SGD (lr=0.5)", "Adam (lr=0.7)"]
+    assert pic.labels(11)[0] == "SGD (lr=0.5)"
+    assert pic.labels(12) == pic.labels(20) == ["SGD (lr=0.5), diverged at step 12", "Adam (lr=0.7)"]
     out = render(traj, tmp_path / "a.gif")
     with Image.open(out) as im:
         assert im.n_frames == 21                       # the longest run sets the length
@@ -287,7 +291,8 @@ def test_a_swarm_is_one_colour_one_legend_entry_and_heads_at_its_points(tmp_path
 def test_a_swarm_names_its_diverged_runs_and_hides_their_heads():
     crowd = swarm("SGD", [(-3.0, 3.0)] * 3, [(-3.5, -3.5), (-1.0, -3.0), (40.0, -30.0)], lr=0.5, diverged=(2,))
     pic = figure.build(make_traj(*crowd))
-    assert [t.get_text() for t in pic.legend.get_texts()] == ["SGD (lr=0.5), 3 starts, 1 diverged"]
+    assert [t.get_text() for t in pic.legend.get_texts()] == ["SGD (lr=0.5), 3 starts"]   # not yet at frame 0
+    assert pic.labels(20) == ["SGD (lr=0.5), 3 starts, 1 diverged"]
     anim = Animator(pic)
     *_, last = anim.frames(range(21))
     heads = pic.entries[0].heads.get_xydata()
@@ -375,3 +380,101 @@ def test_scale_multiplies_the_resolution_and_the_animation_still_ends_on_its_sti
     one = np.asarray(Image.open(render(make_traj(), tmp_path / "b.png")).convert("L"), dtype=float)
     two = np.asarray(Image.open(png).convert("L"), dtype=float)
     assert abs(one.mean() - two.reshape(SIZE[1], 2, SIZE[0], 2).mean(axis=(1, 3)).mean()) < 2   # same picture
+
+
+def test_the_legend_tells_a_divergence_on_its_step_and_keeps_its_size(tmp_path):
+    far = line_run("SGD", (0.0, -2.0), (40.0, -30.0), steps=12, lr=0.5, diverged_at=12)
+    calm = line_run("Adam", (-3.0, -2.0), (-1.0, -2.0), steps=20, lr=0.7)
+    traj = make_traj(far, calm)
+    traj = replace(traj, scene=replace(traj.scene, size=(320, 240)))
+    pic = figure.build(traj)
+    box = pic.legend.get_window_extent(pic.canvas.get_renderer())
+    out = render(traj, tmp_path / "a.gif")
+    h = pic.canvas.get_width_height()[1]
+    rows, cols = slice(int(h - box.y1), int(h - box.y0)), slice(int(box.x0), int(box.x1))
+    before, at, end = (frame_rgb(out, k)[rows, cols] for k in (11, 12, 20))
+    assert not np.array_equal(before, at) and np.array_equal(at, end)
+    widest = pic.legend.get_window_extent(pic.canvas.get_renderer())
+    assert widest.width == box.width     # the row was sized for its longest text from the start
+
+
+def test_a_run_out_of_view_shows_an_arrow_where_it_left(tmp_path):
+    far = line_run("SGD", (0.0, -2.0), (40.0, -30.0), steps=12, lr=0.5, diverged_at=12)
+    calm = line_run("Adam", (-3.0, -2.0), (-1.0, -2.0), steps=20, lr=0.7)
+    traj = make_traj(far, calm, palette=("#d62728", "#2ca02c"))
+    pic = figure.build(traj)
+    track = pic.tracks[0]
+    assert [e.step for e in track.exits] == [2] and len(track.arrows) == 1     # step 2 is the first outside
+    assert track.arrow_at(1) is None and track.arrow_at(2) == 0 and track.arrow_at(20) == 0
+    x, y = np.ravel(track.arrows[0].get_data())
+    assert track.exits[0].at == pytest.approx((3.5 + 1 / 14, -4.5))    # the path crosses the bottom edge there
+    col, row = figure.to_pixel(pic, (x, y))
+    edge = figure.to_pixel(pic, track.exits[0].at)
+    assert pic.in_view((x, y)) and 0 < np.hypot(col - edge[0], row - edge[1]) <= figure.ARROW_SIZE   # just inside
+    out = render(traj, tmp_path / "a.gif")
+    assert tuple(frame_rgb(out, 20)[int(row), int(col)]) == rgb8("#d62728")
+    assert tuple(frame_rgb(out, 0)[int(row), int(col)]) != rgb8("#d62728")
+
+
+@pytest.mark.parametrize("fmt", ["svg", "pdf"])
+def test_vector_output_is_the_last_frame_as_shapes_and_the_same_bytes_each_time(tmp_path, fmt):
+    far = line_run("SGD", (0.0, -2.0), (40.0, -30.0), steps=12, lr=0.5, diverged_at=12)
+    calm = line_run("Adam", (-3.0, -2.0), (-1.0, -2.0), steps=20, lr=0.7)
+    traj = make_traj(far, calm, panels=("loss",))
+    a = render(traj, tmp_path / f"a.{fmt}").read_bytes()
+    assert a == render(traj, tmp_path / f"b.{fmt}").read_bytes()
+    if fmt == "svg":
+        root = ET.fromstring(a)
+        ns = "{http://www.w3.org/2000/svg}"
+        assert root.tag == f"{ns}svg" and root.get("width") == f"{SIZE[0]}pt"
+        assert not list(root.iter(f"{ns}image"))                       # nothing embedded as a picture
+        assert len(list(root.iter(f"{ns}path"))) > 50                  # contours, paths, markers, glyphs
+        assert b"<dc:date>" not in a
+    else:
+        assert a.startswith(b"%PDF") and b"/Subtype /Image" not in a and b"CreationDate" not in a
+
+
+def test_settle_puts_the_artists_at_the_last_step():
+    far = line_run("SGD", (0.0, -2.0), (40.0, -30.0), steps=12, lr=0.5, diverged_at=12)
+    calm = line_run("Adam", (-3.0, -2.0), (-1.0, -2.0), steps=20, lr=0.7)
+    pic = figure.build(make_traj(far, calm))
+    figure.settle(pic, 20)
+    lone, flown = pic.tracks[1], pic.tracks[0]
+    np.testing.assert_allclose(np.column_stack(lone.line.get_data()), calm.points)
+    np.testing.assert_allclose(np.column_stack(lone.dot.get_data()), calm.points[-1:])
+    assert lone.dot.get_visible() and not flown.dot.get_visible() and flown.arrows[0].get_visible()
+    assert [t.get_text() for t in pic.legend.get_texts()] == pic.labels(20)
+    assert "".join(t.get_text() for t in pic.counter.digits) == "20"
+    assert not any(a.get_animated() for a in (lone.line, lone.dot, pic.legend, pic.counter.box))
+
+
+@pytest.mark.parametrize("as_swarm", [False, True])
+def test_a_diverged_runs_flight_across_the_view_is_not_drawn(tmp_path, as_swarm):
+    # up and out of the top at step 2, then one flight from far above to far below (through the view), gone
+    f = make_function("beale")
+    points = np.array([[-2.0, 0.0], [-2.0, 3.0], [-2.0, 6.0], [2.0, -60.0]])
+    spec = RunSpec("sgd", "SGD", 1.0, {}, (-2.0, 0.0), 3, "#d62728", group="SGD" if as_swarm else None)
+    far = Run(spec, points, np.asarray(f.value(points.T), dtype=float), 3, lr_schedule(spec))
+    traj = make_traj(far)
+    pic = figure.build(traj)
+    assert np.isnan(pic.tracks[0].path[3]).all() and pic.tracks[0].path[2].tolist() == [-2.0, 4.5]
+    anim = Animator(pic)
+    last, background = anim.still(3)[:, :, :3], anim.background[:, :, :3]
+    col, row = figure.to_pixel(pic, (0.0, -2.0))            # on the flight's line, inside the view: not drawn
+    assert tuple(last[int(row), int(col)]) == tuple(background[int(row), int(col)])
+    col, row = figure.to_pixel(pic, (-2.0, 1.5))            # on the drawn part
+    assert tuple(last[int(row), int(col)]) != tuple(background[int(row), int(col)])
+    if not as_swarm:
+        assert tuple(frame_rgb(render(traj, tmp_path / "a.gif"), 3)[int(row), int(col)]) == rgb8("#d62728")
+
+
+def test_a_sweeps_legend_row_counts_its_diverged_runs_as_they_diverge():
+    from pathlib import Path
+
+    traj = optviz.simulate(optviz.load(Path(__file__).resolve().parents[1] / "configs" / "lr-sweep.yaml"))
+    pic = figure.build(traj)
+    (row,) = pic.rows
+    first = min(r.diverged_at for r in traj.runs if r.diverged_at is not None)
+    assert pic.changes(row)
+    assert "diverged" not in pic.labels(0)[0] and "diverged" not in pic.labels(first - 1)[0]
+    assert pic.labels(first)[0].endswith("1 diverged") and pic.labels(None) == pic.labels(pic.steps)

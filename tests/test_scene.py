@@ -115,7 +115,7 @@ def test_defaults_from_function_when_view_and_start_omitted():
     (base(size=[10, 10]), "size[0]: must be at least 64"),
     (base(style="viridiss"), "style: unknown style 'viridiss'; did you mean 'viridis'?"),
     (base(panels=["loss", "3d"]), "panels[1]: unknown value '3d'"),
-    (base(output="x.jpg"), "output: must end in .gif, .mp4, .png or .html"),
+    (base(output="x.jpg"), "output: must end in .gif, .mp4, .png, .html, .svg or .pdf"),   # vector formats: #11
     (base(levels={"logspace": [5, 0, 10]}), "levels.logspace: start must be below stop"),
     (base(levels=[3, 2, 1]), "levels: must be strictly increasing"),
     (base(fps=0), "fps: must be in (0, 100]"),
@@ -205,3 +205,61 @@ def test_random_scene_mappings_never_raise_anything_but_scene_errors(data):
         scene_from_data(data)
     except SceneError as exc:
         assert str(exc)
+
+
+# --- forgiving names ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("written, name", [
+    ("SGD", "sgd"), ("AdamW", "adamw"), ("RMSprop", "rmsprop"), ("Adagrad", "adagrad"), ("Adadelta", "adadelta"),
+    ("Adamax", "adamax"), ("NAdam", "nadam"), ("RAdam", "radam"), ("ADAM", "adam"), ("RMSProp", "rmsprop"),
+    ("SGD-NAG", "nag"), ("sgd-momentum", "momentum"), ("AMSGrad", "amsgrad"),
+])
+def test_torch_class_names_and_case_variants_resolve(written, name):
+    scene = scene_from_data(base(optimizers=[{"name": written, "lr": 0.01}]))
+    assert scene.runs[0].optimizer == name
+    assert scene.runs[0].label == OPTIMIZERS[name].label
+
+
+def test_every_torch_class_of_the_registry_is_a_name_a_scene_may_use():
+    for name, spec in OPTIMIZERS.items():
+        if spec.base is None and spec.torch_class.startswith("torch.optim."):
+            written = spec.torch_class.rsplit(".", 1)[-1]
+            assert scene_from_data(base(optimizers=[written])).runs[0].optimizer == name
+
+
+@pytest.mark.parametrize("data, expected", [
+    (base(optimizers=[{"name": "adma"}]), "unknown optimizer 'adma'; did you mean 'adam'?"),
+    (base(optimizers=[{"name": "rmsporp"}]), "unknown optimizer 'rmsporp'; did you mean 'rmsprop'?"),
+    (base(optimizers=[{"name": "adam", "learning_rate": 0.1}]),
+     "optimizers[0].learning_rate: unknown key 'learning_rate' in optimizers[0]; use 'lr'"),
+    (base(optimizers=[{"name": "adam", "beta1": 0.9}]), "optimizers[0].beta1: unknown key 'beta1' in optimizers[0]; "
+                                                         "use 'betas: [beta1, beta2]'"),
+    (base(optimizers=[{"name": "adamw", "beta2": 0.99}]), "use 'betas: [beta1, beta2]'"),
+    (base(optimizers=[{"name": "adam", "momentum": 0.9}]),
+     "optimizers[0].momentum: unknown key 'momentum' in optimizers[0]; Adam's momentum is betas[0] "
+     "(betas: [0.9, 0.999] by default)"),
+    (base(lr=0.1), "lr: unknown key 'lr' at the top level; a learning rate belongs to each optimizer entry"),
+])
+def test_foreign_names_get_pointed_hints(data, expected):
+    assert expected in problems(data)
+
+
+def test_momentum_is_still_a_key_where_torch_has_it():
+    scene = scene_from_data(base(optimizers=[{"name": "rmsprop", "momentum": 0.5}]))
+    assert scene.runs[0].hyperparameters["momentum"] == 0.5
+
+
+def test_entries_that_differ_only_in_hyperparameters_get_distinct_labels():
+    scene = scene_from_data(base(optimizers=[{"name": "adam", "lr": 0.01}, {"name": "adam", "lr": 0.1},
+                                             {"name": "sgd", "label": "plain"}, {"name": "Adam", "lr": 0.1,
+                                                                                 "betas": [0.8, 0.999]}]))
+    assert [r.label for r in scene.runs] == ["Adam (lr=0.01, betas=[0.9, 0.999])",
+                                             "Adam (lr=0.1, betas=[0.9, 0.999])", "plain",
+                                             "Adam (lr=0.1, betas=[0.8, 0.999])"]
+    two = scene_from_data(base(optimizers=[{"name": "adam", "lr": 0.01}, {"name": "adam", "lr": 0.1}]))
+    assert [r.label for r in two.runs] == ["Adam (lr=0.01)", "Adam (lr=0.1)"]
+
+
+def test_a_given_label_is_kept_and_still_must_be_unique():
+    assert "label 'Adam (lr=0.1)' is already used" in problems(base(optimizers=[
+        {"name": "adam", "lr": 0.1, "label": "Adam (lr=0.1)"}, {"name": "adam", "lr": 0.1, "label": "Adam (lr=0.1)"}]))

@@ -12,7 +12,7 @@ from optviz.commands.cli import main
 from optviz.errors import SceneError
 from optviz.scenes.keys import RUN_KEYS, SCENE_KEYS
 from optviz.scenes.load import scene_from_data
-from optviz.maths.optimizers import OPTIMIZERS
+from optviz.maths.optimizers import OPTIMIZERS, spellings
 from optviz.scenes.schema import scene_schema, schema_json
 from optviz.scenes.source import parse_yaml
 
@@ -39,13 +39,22 @@ def test_schema_covers_every_key_and_optimizer():
     schema = scene_schema()
     assert set(schema["properties"]) == set(SCENE_KEYS)
     entries = schema["properties"]["optimizers"]["items"]["oneOf"]
-    assert entries[0]["enum"] == list(OPTIMIZERS)
+    assert entries[0]["enum"][:1] == ["sgd"] and set(entries[0]["enum"]) == {
+        n for spec in OPTIMIZERS.values() for n in spellings(spec)}     # torch's class names are names too
     for variant in entries[1:-2]:
-        name = variant["properties"]["name"]["const"]
+        name = variant["properties"]["name"]["enum"][0]
+        assert variant["properties"]["name"]["enum"] == list(spellings(OPTIMIZERS[name]))
         assert set(RUN_KEYS) | {h.name for h in OPTIMIZERS[name].hypers} == set(variant["properties"])
     dotted, torch_class = entries[-2:]                # a torch class: by its path, its keywords its own
     assert dotted["pattern"] == torch_class["properties"]["name"]["pattern"]
     assert set(RUN_KEYS) | {"lr"} == set(torch_class["properties"]) and torch_class["additionalProperties"]
+
+
+def test_schema_and_validator_both_accept_torch_class_names_and_say_none_to_minima(validator):
+    data = {"function": {"formula": "x**2 + y**2", "minima": "none"},
+            "optimizers": ["SGD", {"name": "AdamW", "lr": 0.1}, {"name": "RMSprop"}]}
+    assert list(validator.iter_errors(data)) == []
+    assert [r.optimizer for r in scene_from_data(data).runs] == ["sgd", "adamw", "rmsprop"]
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=[str(p.relative_to(ROOT)) for p in CONFIGS])

@@ -273,11 +273,12 @@ def schema(out: str | None) -> None:
 @click.argument("scene", type=click.Path())
 @click.option("-o", "--output", "out", type=click.Path(), help="Tuned scene (default: <scene>.tuned.yaml beside it).")
 @click.option("--objective", type=click.Choice(["final-loss", "initial-speed"]), default="final-loss",
-              show_default=True, help="final-loss: lowest loss after the scene's steps; initial-speed: every "
-              "optimizer travels the same distance in its first k steps (the post's hand tuning).")
+              show_default=True, help="final-loss: the run that settles lowest (worst loss over the last quarter, "
+              "at the lr and twice it); initial-speed: every optimizer travels the same distance in its first k "
+              "steps (the post's hand tuning). Either way a tuned run never leaves the view.")
 @click.option("-k", "--k", "k", type=int, default=10, show_default=True, help="Steps for initial-speed.")
-@click.option("--distance", type=float, help="Target distance for initial-speed (default: what the first "
-              "optimizer travels).")
+@click.option("--distance", type=float, help="Target distance for initial-speed (default: from the scene, the "
+              "pace that would reach the nearest minimum in an eighth of the steps).")
 @plugin_option
 def tune(scene: str, out: str | None, objective: str, k: int, distance: float | None,
          plugins: tuple[str, ...]) -> None:

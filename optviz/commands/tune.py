@@ -1,22 +1,30 @@
 """Fair learning rates: tune every optimizer's lr by one stated rule, and write the scene back with only its lrs
 changed (the YAML text is edited in place, so comments and key order survive).
 
-The post's pictures were tuned by hand "so that the first steps look equally fast". Two rules automate that:
+The post's pictures were tuned by hand "so that the first steps look equally fast". Two rules automate that,
+and under both a tuned run never leaves the view (a candidate whose run, or any start of a swarm that began
+inside the view, steps outside it is out of the race):
 
-- ``final-loss``: the lr giving the lowest loss after the run's steps. A log grid over ``LR_RANGE``
-  (``PER_DECADE`` points a decade, plus the current lr), then two finer log grids around the best. A run that
-  diverges, or ends non-finite, loses. Losses within ``TIE_RTOL`` relative + ``TIE_ATOL`` absolute of the best
-  are ties, and ties go to the smallest lr (the most stable one): on a function whose minimum is 0, every lr
-  that gets there within 1e-12 ties, and the gentlest of them wins.
-- ``initial-speed``: the lr that makes the path of the first ``k`` steps as long as a target (by default what
-  the first optimizer travels with its own lr, which it keeps). The path length is not always monotone in lr,
-  so the rule is "the smallest lr that reaches the target": the first grid point that reaches it brackets the
-  crossing, and ever finer log grids inside the bracket close in on it to ``SPEED_RTOL``.
+- ``final-loss``: the lr whose run settles lowest: its loss is judged as the worst over the last ``SETTLE`` of
+  the run's steps, not the last point alone, so an lr that zigzags at the end loses to one that arrives and
+  stays; and an lr scores the worse of that loss at itself and at ``MARGIN`` times itself, so the pick keeps a
+  factor ``MARGIN`` from the edge of stability (where a slightly larger lr flies off), as practitioners do.
+  A log grid over ``LR_RANGE`` (``PER_DECADE`` points a decade, plus the current lr), then two finer log grids
+  around the best. A run that diverges, ends non-finite or leaves the view loses. Scores within ``TIE_RTOL``
+  relative + ``TIE_ATOL`` absolute of the best are ties, and ties go to the smallest lr (the most stable one).
+- ``initial-speed``: the lr that makes the path of the first ``k`` steps as long as a target taken from the
+  scene: the pace at which a run would cover the distance from its start to the nearest minimum in the view
+  in ``1/REACH`` of its steps (``REACH * k * distance / steps``, at most the distance itself; without a
+  minimum in the view, half the view's diagonal stands in for the distance). Every optimizer is tuned to it,
+  the first included. The path length is not always monotone in lr, so the rule is "the smallest lr that
+  reaches the target": the first grid point that reaches it brackets the crossing, and ever finer log grids
+  inside the bracket close in on it to ``SPEED_RTOL``. If the whole run at that lr would leave the view, the
+  largest lr below it that keeps the run inside is taken (and the table says so).
 
 A swarm (an entry with many starts) is one entry: its score is the mean over its starts, and it loses if any
-start diverges. Candidate lrs run side by side as extra runs of one vectorised ``advance`` call; a run with
-gradient noise or minibatches is simulated one candidate at a time instead, so each candidate sees exactly
-the noise the rendered run will.
+start diverges or leaves the view. Candidate lrs run side by side as extra runs of one vectorised ``advance``
+call; a run with gradient noise or minibatches is simulated one candidate at a time instead, so each candidate
+sees exactly the noise the rendered run will.
 """
 from __future__ import annotations
 
@@ -44,6 +52,9 @@ LR_RANGE = (1e-6, 1e2)      # searched, widened to take in the current lr
 PER_DECADE = 8
 REFINE = 16                 # intervals of each finer grid
 TIE_RTOL, TIE_ATOL = 1e-9, 1e-12
+SETTLE = 0.25               # final-loss judges the worst loss over this last part of the run
+MARGIN = 2.0                # ... at the lr and at this multiple of it: the pick stays clear of the edge of stability
+REACH = 8                   # initial-speed: the first steps' pace would reach the nearest minimum in 1/REACH of the run
 SPEED_RTOL = 1e-6          # how close the speed search closes in on the lr
 DIGITS_RTOL = 1e-5         # a written speed-tuned lr has 6 digits unless that misses the distance by more
 MAX_POINTS = 4_000_000      # points held by one advance call (64 MB); more candidates are split across calls
@@ -90,19 +101,13 @@ def tune_file(path: str | Path, out: str | Path | None = None, objective: str = 
             raise SceneError(f"must be at most the scene's steps ({short.spec.steps} for {short.label}), got {k}",
                              path="--k")
 
-    target, reference = distance, None
+    target, why = distance, "given"
     if objective == "initial-speed" and distance is None:
-        reference = entries[0]
-        target = float(_evaluate(scene, reference, [reference.old_lr], k, _path_length)[0])
-        if not math.isfinite(target) or target <= 0:
-            raise SceneError(f"{reference.label} travels {target:g} in its first {k} steps at lr "
-                             f"{reference.old_lr:g}, so it cannot set the distance; give one", path="--distance")
+        target, why = _scene_distance(scene, entries, k)
 
     rows = []
     for entry in entries:
-        if entry is reference:
-            new, note = entry.old_lr, "sets the distance"
-        elif objective == "final-loss":
+        if objective == "final-loss":
             new, note = _tune_final_loss(scene, entry)
         else:
             new, note = _tune_speed(scene, entry, k, target)
@@ -110,7 +115,7 @@ def tune_file(path: str | Path, out: str | Path | None = None, objective: str = 
         rows.append(TuneRow(entry.label, entry.spec.optimizer, entry.old_lr, new, loss, note))
 
     changed = {e.index: _fmt(r.new_lr) for e, r in zip(entries, rows) if r.new_lr != e.old_lr}
-    header = _header(objective, k, target, reference, path.name, distance is not None)
+    header = _header(objective, k, target, why, path.name, distance is not None)
     new_text = _rewrite(text, changed, objective, header)
     _verify(new_text, data, [r.new_lr for r in rows], out)
     table = _table(rows, objective, k, target)
@@ -245,6 +250,39 @@ def _final_loss(scene: Scene) -> Reduce:
     return reduce
 
 
+def _inside(scene: Scene, points: np.ndarray) -> np.ndarray:
+    (x0, x1), (y0, y1) = scene.xlim, scene.ylim
+    with np.errstate(invalid="ignore"):
+        return (points[..., 0] >= x0) & (points[..., 0] <= x1) & (points[..., 1] >= y0) & (points[..., 1] <= y1)
+
+
+def _leaves(scene: Scene, points: np.ndarray) -> np.ndarray:
+    """Per run: it starts inside the view and some later point is outside (points: (n+1, ...) -> (...))."""
+    inside = _inside(scene, points)
+    return inside[0] & ~inside[1:].all(axis=0)
+
+
+def _settled_loss(scene: Scene, n: int) -> Reduce:
+    """The worst loss over the last ``SETTLE`` of ``n`` steps, mean over starts; inf when any start diverged,
+    ends non-finite or leaves the view."""
+    first = n - max(1, math.ceil(SETTLE * n))
+
+    def reduce(points, diverged):
+        with np.errstate(all="ignore"):
+            loss = np.asarray(scene.function.value(np.moveaxis(points[first:], -1, 0)), dtype=float)
+            worst = np.where(np.isfinite(loss), loss, np.inf).max(axis=0)
+        lost = (diverged >= 0) | ~np.isfinite(worst) | _leaves(scene, points)
+        return np.where(lost, np.inf, worst).mean(axis=1)
+    return reduce
+
+
+def _stays(scene: Scene) -> Reduce:
+    """1 when no start of the entry diverges or leaves the view, else 0."""
+    def reduce(points, diverged):
+        return (~((diverged >= 0) | _leaves(scene, points))).all(axis=1).astype(float)
+    return reduce
+
+
 def _path_length(points, diverged):
     """Mean length of the path over the given steps; inf when it is not finite."""
     with np.errstate(all="ignore"):
@@ -276,6 +314,12 @@ def _six(lr: float) -> float:
     return float(f"{lr:.6g}")
 
 
+def _six_below(lr: float) -> float:
+    """The largest number with 6 significant digits that is at most ``lr``."""
+    unit = 10.0 ** (math.floor(math.log10(lr)) - 5)
+    return float(f"{math.floor(lr / unit + 1e-9) * unit:.6g}")
+
+
 def _roundings(lr: float) -> list[float]:
     """``lr`` at 6, 8, 10, 12 and all significant digits: the candidates for what is written."""
     return list(dict.fromkeys([float(f"{lr:.{p}g}") for p in (6, 8, 10, 12)] + [float(lr)]))
@@ -287,18 +331,21 @@ def _tune_final_loss(scene: Scene, entry: _Entry) -> tuple[float, str]:
     if not _lr_matters(entry):
         return entry.old_lr, f"lr has no effect under {entry.spec.schedule['name']}; kept"
     sign = -1.0 if entry.spec.hyperparameters.get("maximize") else 1.0
-    reduce = _final_loss(scene)
-    scores: dict[float, float] = {}
+    reduce = _settled_loss(scene, entry.spec.steps)
+    scores: dict[float, float] = {}     # settled loss at each lr evaluated
+    candidates: set[float] = set()
 
     def evaluate(lrs) -> None:
-        new = sorted({float(lr) for lr in lrs} - scores.keys())
+        lrs = {float(lr) for lr in lrs}
+        candidates.update(lrs)
+        new = sorted((lrs | {MARGIN * lr for lr in lrs}) - scores.keys())
         if new:
             loss = _evaluate(scene, entry, new, entry.spec.steps, reduce)
             scores.update(zip(new, np.where(np.isfinite(loss), sign * loss, np.inf)))
 
     def best() -> float | None:
-        lrs = np.array(sorted(scores))
-        s = np.array([scores[lr] for lr in lrs])
+        lrs = np.array(sorted(candidates))
+        s = np.array([max(scores[lr], scores[MARGIN * lr]) for lr in lrs])   # only as good as its margin
         s[np.isnan(s)] = np.inf
         finite = np.isfinite(s)
         if not finite.any():
@@ -318,7 +365,7 @@ def _tune_final_loss(scene: Scene, entry: _Entry) -> tuple[float, str]:
         width = width ** (2 / REFINE)
     found = best()
     if found is None:
-        return entry.old_lr, f"diverges at every lr in {lo:g}..{hi:g}; kept"
+        return entry.old_lr, f"diverges or leaves the view at every lr in {lo:g}..{hi:g}; kept"
     return found, ""
 
 
@@ -355,14 +402,65 @@ def _tune_speed(scene: Scene, entry: _Entry, k: int, target: float) -> tuple[flo
     note = ""
     if errors[pick] > 1e-4:
         note = f"travels {travelled[pick]:.6g}: the distance jumps past the target near this lr"
+    if not _evaluate(scene, entry, [lrs[pick]], entry.spec.steps, _stays(scene))[0]:
+        return _inside_view(scene, entry, k, lo, lrs[pick])
     return lrs[pick], note
+
+
+def _inside_view(scene: Scene, entry: _Entry, k: int, lo: float, hi: float) -> tuple[float, str]:
+    """The largest lr below ``hi`` whose whole run stays in the view (to ``SPEED_RTOL``), for a run that would
+    leave it at the lr that travels the target distance."""
+    def stays(lrs) -> np.ndarray:
+        return _evaluate(scene, entry, lrs, entry.spec.steps, _stays(scene)) > 0
+
+    grid = np.geomspace(lo, hi, int(math.ceil(math.log10(hi / lo) * PER_DECADE)) + 2)[:-1]
+    ok = stays(grid)
+    if not ok[0]:
+        return entry.old_lr, f"leaves the view even at lr {lo:g}; kept"
+    j = len(ok) - int(np.argmax(ok[::-1])) - 1     # the largest grid lr that stays
+    a, b = grid[j], grid[j + 1] if j + 1 < len(grid) else hi
+    while b / a - 1 > SPEED_RTOL:
+        inner = np.geomspace(a, b, REFINE + 2)[1:-1]
+        ok = stays(inner)
+        if ok.all():
+            a = inner[-1]
+        elif ok.any():
+            i = len(ok) - int(np.argmax(ok[::-1])) - 1
+            a, b = inner[i], inner[i + 1] if i + 1 < len(inner) else b
+        else:
+            b = inner[0]
+    lr = _six_below(a)
+    while not stays([lr])[0]:
+        lr = _six_below(lr * (1 - 1e-9))
+    travelled = float(_evaluate(scene, entry, [lr], k, _path_length)[0])
+    return lr, f"travels {travelled:.6g}: faster lrs leave the view"
+
+
+def _scene_distance(scene: Scene, entries: list[_Entry], k: int) -> tuple[float, str]:
+    """The initial-speed target from the scene alone, and how it was found (see the module docstring)."""
+    (x0, x1), (y0, y1) = scene.xlim, scene.ylim
+    minima = np.array([m for m in scene.function.minima if x0 <= m[0] <= x1 and y0 <= m[1] <= y1]).reshape(-1, 2)
+    starts = np.array([run.start for entry in entries for run in entry.runs], dtype=float)
+    steps = min(entry.spec.steps for entry in entries)
+    if len(minima):
+        far = float(np.median(np.min(np.linalg.norm(starts[:, None] - minima[None], axis=2), axis=1)))
+        why = f"{far:.4g} from the start to the nearest minimum"
+    else:
+        far = float(np.hypot(x1 - x0, y1 - y0) / 2)
+        why = f"{far:.4g}, half the view's diagonal (no minimum in view)"
+    if far <= 0:
+        raise SceneError("the runs start on the minimum, so the scene sets no distance; give one",
+                         path="--distance")
+    target = min(far, REACH * k * far / steps)
+    return target, f"{why}, covered in 1/{REACH} of the {steps} steps at that pace"
 
 
 # --- the table --------------------------------------------------------------------------------------------
 
 def _table(rows: list[TuneRow], objective: str, k: int, target: float | None) -> str:
     if objective == "final-loss":
-        title = "final-loss: the lowest loss after each run's steps (ties go to the smaller lr)"
+        title = (f"final-loss: the lowest worst loss over the last {SETTLE:.0%} of each run, at the lr and "
+                 f"{MARGIN:g}x it, inside the view (ties go to the smaller lr)")
     else:
         title = f"initial-speed: every optimizer travels {target:.6g} in its first {k} steps"
     head = ("optimizer", "old lr", "new lr", "final loss", "note")
@@ -381,23 +479,22 @@ _BREAK = re.compile(r"\r\n|[\r\n\x85\u2028\u2029]")     # what YAML counts as a 
 _TUNED_COMMENT = re.compile(r"#\s*tuned:\s*\S+")
 
 
-def _header(objective: str, k: int, target: float | None, reference: _Entry | None, source: str,
-            given: bool) -> list[str]:
+def _header(objective: str, k: int, target: float | None, why: str, source: str, given: bool) -> list[str]:
     command = f"optviz tune --objective {objective}"
     if objective == "initial-speed":
         command += f" --k {k}" + (f" --distance {target:g}" if given else "")
     lines = [f"{HEADER_START}{__version__} from {source} (`{command}`):"]
     if objective == "final-loss":
-        lines += ["#   objective: the lowest loss after each run's steps; a run that diverges loses, and lrs",
-                  f"#     within {TIE_RTOL:g} relative of the best loss tie and go to the smallest (the most stable)"]
+        lines += [f"#   objective: the lowest worst loss over the last {SETTLE:.0%} of each run's steps (a run that",
+                  f"#     settles beats one that zigzags at the end), at the lr and at {MARGIN:g}x it (clear of the",
+                  f"#     edge of stability); lrs within {TIE_RTOL:g} relative of the best tie and go to the smallest"]
         finish = "then two finer grids around the best"
     else:
-        why = (f"the distance {reference.label} travels at its lr {_fmt(reference.old_lr)}" if reference
-               else "given")
-        lines += [f"#   objective: each path over the first {k} steps is {target:.6g} long ({why});",
-                  "#     the smallest lr that gets that far"]
+        lines += [f"#   objective: each path over the first {k} steps is {target:.6g} long (the smallest lr that gets",
+                  f"#     that far): {why}"]
         finish = f"then finer grids to {SPEED_RTOL:g} relative"
-    lines += [f"#   search: lr on a log grid {LR_RANGE[0]:g}..{LR_RANGE[1]:g} ({PER_DECADE} a decade), {finish}",
+    lines += ["#   a run that diverges or leaves the view is out of the race",
+              f"#   search: lr on a log grid {LR_RANGE[0]:g}..{LR_RANGE[1]:g} ({PER_DECADE} a decade), {finish}",
               f"#   lines whose lr was changed end in '# tuned: {objective}'; everything else is as written"]
     return lines
 

@@ -6,7 +6,9 @@ Only ``Figure`` + ``FigureCanvasAgg`` are used (no pyplot), so renders in thread
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+from dataclasses import dataclass, field
+from typing import Callable
 
 import matplotlib
 import numpy as np
@@ -17,7 +19,7 @@ from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from matplotlib.text import Text
-from matplotlib.transforms import Bbox, IdentityTransform
+from matplotlib.transforms import Affine2D, Bbox, IdentityTransform
 
 from ..scenes.record import entries as entry_members
 from ..simulate import Run, Trajectories
@@ -44,10 +46,25 @@ class Track:
     surf_dot: object | None = None
     height: np.ndarray | None = None    # the run's loss as a surface height
     lrs: np.ndarray | None = None       # the lr at each step, for a scheduled run (the legend shows it)
+    path: np.ndarray | None = None      # the points its line goes through (look.drawn_path)
+    exits: list = field(default_factory=list)    # look.Exit: where it leaves the view
+    arrows: list = field(default_factory=list)   # one marker per exit, at the edge, pointing where it went
+
+    def __post_init__(self):
+        if self.path is None:
+            self.path = self.run.points
 
     @property
     def last(self) -> int:
         return len(self.run.points) - 1
+
+    def arrow_at(self, k: int) -> int | None:
+        """The exit whose arrow shows at step ``k`` (the latest one, while the run is out of view), or None."""
+        shown = None
+        for i, e in enumerate(self.exits):
+            if e.step <= k:
+                shown = i
+        return shown
 
 
 @dataclass
@@ -71,7 +88,11 @@ class Swarm:
 
     @property
     def diverged(self) -> int:
-        return sum(t.run.diverged_at is not None for t in self.tracks)
+        return self.diverged_by(None)
+
+    def diverged_by(self, k: int | None) -> int:
+        """How many of its runs have diverged by step ``k`` (None: by the end)."""
+        return sum(t.run.diverged_at is not None and (k is None or t.run.diverged_at <= k) for t in self.tracks)
 
 
 @dataclass
@@ -84,6 +105,18 @@ class Group:
     text: str
     sweep: look.Sweep | None = None
     lrs: np.ndarray | None = None       # never changes: a group shows its range, not a current lr
+    told: Callable[[int], str] | None = None    # the text for a count of diverged runs (told as they diverge)
+
+    @property
+    def last(self) -> int:
+        return max(t.last for t in self.tracks)
+
+    def text_at(self, k: int | None) -> str:
+        """The row's text at step ``k`` (None: after the last), counting the runs diverged by then."""
+        if self.told is None:
+            return self.text
+        return self.told(sum(t.run.diverged_at is not None and (k is None or t.run.diverged_at <= k)
+                             for t in self.tracks))
 
 
 @dataclass
@@ -100,6 +133,8 @@ class Picture:
     entries: list | None = None         # what frames draw, in order: a lone run's Track, or a Swarm
     scale: float = 1.0                  # pixels per point (the scene's resolution multiplier)
     rows: list | None = None            # legend rows in order: an entry, or a Group of runs
+    show_lr: bool = True
+    stars: Line2D | None = None         # the minima's markers
 
     def __post_init__(self):
         if self.entries is None:
@@ -111,14 +146,18 @@ class Picture:
     def steps(self) -> int:
         return max(t.last for t in self.tracks) if self.tracks else 0
 
-    @property
-    def scheduled(self) -> bool:
-        """Whether some legend text changes during the animation (a scheduled lr)."""
-        return any(e.lrs is not None for e in self.rows)
+    def changes(self, row: Track | Swarm | Group) -> bool:
+        """Whether a legend row's text changes during the animation (a scheduled lr, or a divergence told on
+        the frame it happens; a group counts its diverged runs as they diverge)."""
+        if isinstance(row, Group):
+            return row.told is not None and any(t.run.diverged_at is not None for t in row.tracks)
+        if row.lrs is not None:
+            return True
+        return row.run.diverged_at is not None if isinstance(row, Track) else row.diverged > 0
 
     def labels(self, k: int | None = None) -> list[str]:
-        """The legend's texts at step ``k`` (None: the static ones)."""
-        return [entry_label(e, k) for e in self.rows]
+        """The legend's texts at step ``k`` (None: after the last step)."""
+        return [entry_label(e, k, self.show_lr) for e in self.rows]
 
     def in_view(self, xy) -> bool:
         (x0, x1), (y0, y1) = self.axes.get_xlim(), self.axes.get_ylim()
@@ -133,21 +172,26 @@ def run_colors(traj: Trajectories) -> list[str]:
     return [to_hex(c) for c in look.run_colors([r.spec for r in traj.runs], traj.scene.palette, along)]
 
 
-def entry_label(entry: Track | Swarm | Group, k: int | None = None, lr: float | str | None = None) -> str:
-    """An entry's legend text at step ``k``: a scheduled lr shows the value that made the latest step.
-    ``lr`` overrides it (the HTML page passes a placeholder that its player fills in at each step)."""
+def entry_label(entry: Track | Swarm | Group, k: int | None = None, show_lr: bool = True,
+                lr: float | str | None = None) -> str:
+    """An entry's legend text at step ``k`` (None: after the last): a scheduled lr shows the value that made the
+    latest step, and a divergence is told from the step it happens on. ``lr`` overrides the lr (the HTML page
+    passes a placeholder that its player fills in at each step)."""
     if isinstance(entry, Group):
-        return entry.text
+        return entry.text_at(k)
     lr = look.current_lr(entry.lrs, k) if lr is None else lr
     if isinstance(entry, Swarm):
-        return look.swarm_label(entry.tracks[0].run.spec, len(entry.tracks), entry.diverged, lr)
-    return look.run_label(entry.run.spec, entry.run.diverged_at, lr)
+        return look.swarm_label(entry.tracks[0].run.spec, len(entry.tracks), entry.diverged_by(k), lr, show_lr)
+    at = entry.run.diverged_at
+    return look.run_label(entry.run.spec, at if at is not None and (k is None or k >= at) else None, lr, show_lr)
 
 
-def level_colors(levels: Levels, style: str) -> list:
-    """Grey: low levels dark, high ones light, like the post. Otherwise the named colormap."""
+def level_colors(levels: Levels, style: str, greys: tuple[float, float] = (0.0, look.GREY_TOP),
+                 shown: tuple[float, float] | None = None) -> list:
+    """Grey: low levels dark, high ones light, like the post, fading over the levels the view shows
+    (``shown``: its lowest and highest value). Otherwise the named colormap."""
     if style == "grey":
-        return levels.greys()
+        return levels.greys(*greys, shown=shown)
     return [tuple(c) for c in matplotlib.colormaps[style](levels.scaled(levels.values))]
 
 
@@ -168,21 +212,26 @@ def build(traj: Trajectories) -> Picture:
     ax = fig.add_axes(boxes["main"])
 
     (x0, x1), (y0, y1) = scene.xlim, scene.ylim
-    X, Y = np.meshgrid(np.linspace(x0, x1, look.GRID), np.linspace(y0, y1, look.GRID))
+    X, Y = np.meshgrid(np.linspace(x0, x1, scene.contour_grid), np.linspace(y0, y1, scene.contour_grid))
     with np.errstate(all="ignore"):
         Z = np.asarray(scene.function.value(np.stack([X, Y])), dtype=float)
     Z = np.where(np.isfinite(Z), Z, np.nan)
     levels = contour_levels(Z, scene.levels)
-    ax.contour(X, Y, np.ma.masked_invalid(Z), levels=levels.values, colors=level_colors(levels, style),
-               linewidths=1.2, zorder=1)
+    finite = Z[np.isfinite(Z)]
+    shown = (float(finite.min()), float(finite.max())) if finite.size else None
+    ax.contour(X, Y, np.ma.masked_invalid(Z), levels=levels.values,
+               colors=level_colors(levels, style, scene.contour_greys, shown), linewidths=scene.contour_width,
+               zorder=1)
     minima = np.asarray(scene.function.minima, dtype=float).reshape(-1, 2)
+    stars = None
     if len(minima):
-        ax.plot(minima[:, 0], minima[:, 1], "*", color=STAR_COLOR, markersize=12, zorder=1.5, linestyle="none")
+        stars, = ax.plot(minima[:, 0], minima[:, 1], "*", color=STAR_COLOR, markersize=12, zorder=1.5,
+                         linestyle="none")
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
     ax.set_xlabel("$x$")
     ax.set_ylabel("$y$")
-    if scene.title:
+    if scene.title and scene.show_title:
         ax.set_title(scene.title)
 
     colors = run_colors(traj)
@@ -196,11 +245,16 @@ def build(traj: Trajectories) -> Picture:
             line, = ax.plot([], [], color=color, lw=2, solid_capstyle="round", solid_joinstyle="round",
                             snap=False, animated=True, zorder=2)
             dot, = ax.plot([], [], "o", color=color, markersize=7, animated=True, zorder=3)
-            track = Track(run, color, line, dot, lrs=lrs)
+            track = Track(run, color, line, dot, lrs=lrs,
+                          path=look.drawn_path(run.points, scene.xlim, scene.ylim, run.diverged_at is not None),
+                          exits=look.exits(run.points, scene.xlim, scene.ylim))
+            track.arrows = [_arrow(ax, e, color, scene.scale) for e in track.exits]
             tracks.append(track)
             entries.append(track)
             continue
-        members = [Track(traj.runs[i], color, None, None) for i in members]
+        members = [Track(traj.runs[i], color, None, None,
+                         path=look.drawn_path(traj.runs[i].points, scene.xlim, scene.ylim,
+                                              traj.runs[i].diverged_at is not None)) for i in members]
         lines, = ax.plot([], [], color=color, lw=SWARM_WIDTH, alpha=SWARM_ALPHA, solid_capstyle="butt",
                          solid_joinstyle="round", snap=False, animated=True, zorder=2)
         heads, = ax.plot([], [], "o", linestyle="none", color=color, markersize=HEAD_SIZE, animated=True, zorder=3)
@@ -208,15 +262,19 @@ def build(traj: Trajectories) -> Picture:
         entries.append(Swarm(members, color, lines, heads, lrs=lrs))
 
     pic = Picture(fig, canvas, ax, tracks, None, None, levels, entries=entries, scale=scene.scale,
-                  rows=_sweep_rows(entries, traj))
+                  rows=_sweep_rows(entries, traj), show_lr=scene.show_lr)
+    pic.stars = stars
     _colour_bars(pic, boxes["main"])
     if scene.legend and scene.legend != "none":
-        _legend(pic, scene.legend, tuple(scene.palette) or look.DEFAULT_PALETTE)
+        _legend(pic, "upper left" if scene.legend == "auto" else scene.legend,
+                tuple(scene.palette) or look.DEFAULT_PALETTE)
     if "loss" in boxes:
         pic.loss_axes = _loss_panel(fig, boxes["loss"], pic)
     if "surface" in boxes:
         pic.surface_axes = _surface_panel(fig, boxes["surface"], scene, levels, pic, style)
-    pic.counter = _counter(pic, _place_legend(pic, best=scene.legend == "best"))
+    ground = _ground(pic)
+    legend_box = _place_legend(pic, best=scene.legend == "best", ground=ground if scene.legend == "auto" else None)
+    pic.counter = _counter(pic, legend_box, ground) if scene.show_counter else None
     return pic
 
 
@@ -228,7 +286,8 @@ def _sweep_rows(entries: list, traj: Trajectories) -> list:
         members = [by_run[id(traj.runs[i])] for i in sweep.members]
         diverged = sum(t.run.diverged_at is not None for t in members)
         color = to_hex(matplotlib.colormaps[sweep.cmap]((look.SWEEP_SPAN[0] + look.SWEEP_SPAN[1]) / 2))
-        rows.append(Group(members, color, look.sweep_label(sweep, diverged), sweep))
+        rows.append(Group(members, color, look.sweep_label(sweep, diverged), sweep,
+                          told=functools.partial(look.sweep_label, sweep)))
     grouped = {id(t) for g in rows for t in g.tracks}
     out, placed = [], set()
     for e in entries:
@@ -257,12 +316,13 @@ def _by_optimizer(pic: Picture, palette) -> list:
     for name, members in groups.items():
         color = next(colors, None) or look.DEFAULT_PALETTE[len(made) % len(look.DEFAULT_PALETTE)]
         diverged = sum(t.run.diverged_at is not None for t in members)
-        made[name] = Group(members, color, look.group_label(OPTIMIZERS[name].label, [t.run.spec for t in members],
-                                                          diverged))
+        specs = [t.run.spec for t in members]
+        made[name] = Group(members, color, look.group_label(OPTIMIZERS[name].label, specs, diverged),
+                           told=functools.partial(look.group_label, OPTIMIZERS[name].label, specs))
         for t in members:
             t.color = color
-            t.line.set_color(color)
-            t.dot.set_color(color)
+            for artist in (t.line, t.dot, *t.arrows):
+                artist.set_color(color)
     for row in pic.rows:
         name = row.run.spec.optimizer if isinstance(row, Track) and row.run.spec.color is None else None
         if name is None:
@@ -292,7 +352,7 @@ def _legend(pic: Picture, loc: str, palette) -> None:
             hidden = pic.rows[-2:]
             tracks = [t for r in hidden for t in (r.tracks if not isinstance(r, Track) else [r])]
             pic.rows = pic.rows[:-2] + [Group(tracks, "#ffffff", f"... and {len(tracks)} more runs")]
-    if pic.scheduled:
+    if any(pic.changes(row) for row in pic.rows):
         _reserve_widths(pic)
 
 
@@ -317,20 +377,40 @@ def _colour_bars(pic: Picture, box) -> None:
         cax.set_title(sweep.key, fontsize=8, loc="left")
 
 
+ARROW_SIZE = 9      # points: a little larger than the dot it stands in for
+
+
+def _arrow(ax, exit: look.Exit, color: str, scale: float) -> Line2D:
+    """A triangle just inside the view where the run crossed its edge, pointing the way the run went."""
+    a = ax.transData.transform(exit.at)
+    d = ax.transData.transform(np.add(exit.at, exit.heading)) - a    # the data-to-pixel map is affine
+    d = d / max(float(np.hypot(*d)), 1e-300)
+    tip = a - d * (ARROW_SIZE / 2) * scale * 0.9
+    xy = ax.transData.inverted().transform(tip)
+    angle = float(np.degrees(np.arctan2(d[1], d[0]))) - 90.0
+    line, = ax.plot([xy[0]], [xy[1]], marker=(3, 0, angle), markersize=ARROW_SIZE, color=color, linestyle="none",
+                    animated=True, zorder=3)
+    return line
+
+
 def _reserve_widths(pic: Picture) -> None:
     """Give each changing legend text the width of its widest version, so that the legend keeps its size
-    (and its place) while the lr in it changes: the legend's packers size each row from its TextArea's bbox."""
+    (and its place) while the lr in it changes or a divergence is told: the legend's packers size each row
+    from its TextArea's bbox."""
     renderer = pic.canvas.get_renderer()
     for entry, text, area in zip(pic.rows, pic.legend.get_texts(), text_areas(pic.legend)):
-        if entry.lrs is None or area is None:
+        if not pic.changes(entry) or area is None:
             continue
         first = text.get_text()
         width = 0.0
-        for version in dict.fromkeys(entry_label(entry, k) for k in range(len(entry.lrs) + 1)):
+        for version in dict.fromkeys(entry_label(entry, k, pic.show_lr) for k in range(entry.last + 1)):
             text.set_text(version)
             width = max(width, area.get_bbox(renderer).width)
         text.set_text(first)
         at_least_width(area, width)
+
+
+LOSS_DECADES = 12       # a log loss panel shows at most this many decades below the highest loss
 
 
 def _loss_panel(fig: Figure, box, pic: Picture):
@@ -338,20 +418,14 @@ def _loss_panel(fig: Figure, box, pic: Picture):
     tracks = pic.tracks
     ax = fig.add_axes(box)
     steps = max(t.last for t in tracks) if tracks else 1
-    shown = []
-    (x0, x1), (y0, y1) = pic.axes.get_xlim(), pic.axes.get_ylim()
-    for t in tracks:
-        p, loss = t.run.points, np.asarray(t.run.loss, dtype=float)
-        inside = (p[:, 0] >= x0) & (p[:, 0] <= x1) & (p[:, 1] >= y0) & (p[:, 1] <= y1)
-        inside[0] = True
-        shown.append(loss[inside & np.isfinite(loss)])
-    values = np.concatenate(shown) if shown else np.array([1.0])
+    shown = [loss[np.isfinite(loss)] for loss in (np.asarray(t.run.loss, dtype=float) for t in tracks)]
+    values = np.concatenate(shown) if shown else np.array([1.0])   # runs out of view too: a rise is seen rising
     values = values if values.size else np.array([1.0])
     lo, hi = float(values.min()), float(values.max())
     positive = values[values > 0]
     if lo >= 0 and positive.size and positive.max() / positive.min() >= 10 ** look.DECADES_FOR_LOG:
         ax.set_yscale("log")  # a loss of exactly 0 (a run that lands on the minimum) just leaves the plot
-        ax.set_ylim(positive.min() / 2, hi * 2)
+        ax.set_ylim(max(positive.min() / 2, hi * 10.0 ** -LOSS_DECADES), hi * 2)
     else:
         pad = (hi - lo) * 0.05 or max(abs(hi), 1.0) * 0.05
         ax.set_ylim(lo - pad, hi + pad)
@@ -422,8 +496,8 @@ class Counter:
 COUNTER_MARGIN = 6          # pixels between the counter box and the axes frame
 
 
-def _counter(pic: Picture, legend_box: Bbox | None) -> Counter:
-    """Build the counter in the first corner of the main axes that the legend leaves free."""
+def _counter(pic: Picture, legend_box: Bbox | None, ground: look.Ground) -> Counter:
+    """Build the counter in the corner of the main axes that covers least and leaves the legend alone."""
     renderer = pic.canvas.get_renderer()
     prop = FontProperties(size="medium")
 
@@ -439,17 +513,10 @@ def _counter(pic: Picture, legend_box: Bbox | None) -> Counter:
     n = len(str(max(pic.steps, 0)))
     w = label_w + gap + n * cell + 2 * pad
     h = int(np.ceil(height)) + 2 * pad
-    ax = pic.axes.get_window_extent(renderer)
-    margin = COUNTER_MARGIN * pic.scale
-    left, right = ax.x0 + margin, ax.x1 - margin - w
-    bottom, top = ax.y0 + margin, ax.y1 - margin - h
-    corners = [(right, bottom), (right, top), (left, bottom), (left, top)]
-    for x0, y0 in corners:
-        bounds = Bbox.from_bounds(round(x0), round(y0), w, h)
-        if legend_box is None or not legend_box.overlaps(bounds):
-            break
-    else:
-        bounds = Bbox.from_bounds(round(corners[0][0]), round(corners[0][1]), w, h)
+    avoid = None if legend_box is None else look.Box(*legend_box.extents)
+    spot, _ = ground.place((w, h), COUNTER_MARGIN * pic.scale, look.COUNTER_CORNERS, pad=2 * pic.scale,
+                           avoid=avoid, corners_only=True)
+    bounds = Bbox.from_bounds(round(spot.x0), round(spot.y0), w, h)
     x0, y0 = bounds.x0, bounds.y0
     fig = pic.figure
     pixels = IdentityTransform()
@@ -465,12 +532,40 @@ def _counter(pic: Picture, legend_box: Bbox | None) -> Counter:
     return Counter(box, label, digits, bounds, cells)
 
 
-def _place_legend(pic: Picture, best: bool) -> Bbox | None:
-    """Fix the legend's place once ('best' would otherwise move as the lines grow); return its extent."""
+def _ground(pic: Picture) -> look.Ground:
+    """What the legend and counter must not hide, in display pixels: every run's whole path (a swarm's at half
+    weight: it is faint), and every start, minimum marker and exit arrow, which they must never cover."""
+    ax = pic.axes
+    to_pixels = ax.transData.transform
+    px = pic.scale
+    paths = [(to_pixels(t.path), 1.0 if t.line is not None else 0.5) for t in pic.tracks]
+    marks = []
+    for t in pic.tracks:
+        if look.inside(t.run.points[0], ax.get_xlim(), ax.get_ylim()):
+            size = t.dot.get_markersize() if t.dot is not None else HEAD_SIZE
+            marks.append((*to_pixels(t.run.points[0]), (size / 2 + 2) * px))
+        for arrow in t.arrows:
+            marks.append((*to_pixels(np.ravel(arrow.get_data())), (ARROW_SIZE / 2 + 2) * px))
+    if pic.stars is not None:
+        for xy in np.column_stack(pic.stars.get_data()):
+            marks.append((*to_pixels(xy), (pic.stars.get_markersize() / 2 + 2) * px))
+    frame = ax.get_window_extent(pic.canvas.get_renderer())
+    return look.Ground(look.Box(*frame.extents), paths, marks)
+
+
+def _place_legend(pic: Picture, best: bool, ground: look.Ground | None = None) -> Bbox | None:
+    """Fix the legend's place once and return its extent: with ``ground``, the spot that hides no start or
+    minimum and the least of the paths ('best' would otherwise move as the lines grow)."""
     if pic.legend is None:
         return None
     renderer = pic.canvas.get_renderer()
-    if best:  # judge against the finished paths
+    if ground is not None:
+        box = pic.legend.get_window_extent(renderer)
+        margin = pic.legend.borderaxespad * renderer.points_to_pixels(pic.legend.get_texts()[0].get_fontsize())
+        spot, _ = ground.place((box.width, box.height), margin, look.LEGEND_CORNERS, pad=2 * pic.scale)
+        frame = pic.axes.get_window_extent(renderer)
+        pic.legend.set_loc(((spot.x0 - frame.x0) / frame.width, (spot.y0 - frame.y0) / frame.height))
+    elif best:  # judge against the finished paths
         for e in pic.entries:
             xy = e.run.points if isinstance(e, Track) else _joined([t.run.points for t in e.tracks])
             (e.line if isinstance(e, Track) else e.lines).set_data(xy[:, 0], xy[:, 1])
@@ -494,9 +589,14 @@ def to_pixel(pic: Picture, xy) -> tuple[float, float]:
     return float(x), float(pic.canvas.get_width_height()[1] - y)
 
 
+TEXT_GREYS = 8      # greys kept between black and white, for the edges of text
+
+
 def key_colors(pic: Picture) -> list[tuple[int, int, int]]:
     """Colours a palette must keep exactly: white, black, the star, each entry's colour and, for a swarm, its
-    faint paths over white (each once: a swarm of hundreds of runs takes one slot, not hundreds)."""
+    faint paths over white (each once: a swarm of hundreds of runs takes one slot, not hundreds); and a ramp
+    of greys, so that the antialiased edges of text keep their shades when light contours fill the rest of
+    the palette (the post's local-minimum figure has no mid grey otherwise)."""
     colours = list(dict.fromkeys(_rgb8(e.color) for e in pic.entries))
     if len(colours) > KEPT_RUN_COLOURS:  # a sweep's many colours: keep some exactly, the palette finds the rest
         colours = [colours[i] for i in np.linspace(0, len(colours) - 1, KEPT_RUN_COLOURS).round().astype(int)]
@@ -504,6 +604,7 @@ def key_colors(pic: Picture) -> list[tuple[int, int, int]]:
     for e in pic.entries:
         if isinstance(e, Swarm):
             keep.append(_rgb8(SWARM_ALPHA * np.asarray(to_rgb(e.color)) + (1 - SWARM_ALPHA)))
+    keep += [(g, g, g) for g in np.linspace(0, 255, TEXT_GREYS + 2)[1:-1].round().astype(int).tolist()]
     return list(dict.fromkeys(keep))
 
 
@@ -512,3 +613,71 @@ KEPT_RUN_COLOURS = 16      # run colours a GIF palette keeps exactly (the contou
 
 def _rgb8(color) -> tuple[int, int, int]:
     return tuple(int(round(255 * c)) for c in to_rgb(color))
+
+
+def settle(pic: Picture, k: int) -> None:
+    """Put every artist at step ``k`` as an ordinary artist, so that a plain ``savefig`` draws the frame as
+    vector graphics (an SVG or PDF for print): lines through the paths so far, dots, arrows of runs out of
+    view, the legend's texts of that step and the counter. Frames are blitted instead; this is for a still."""
+    show = []
+    for e in pic.entries:
+        if isinstance(e, Track):
+            i = min(k, e.last)
+            path = e.path[:i + 1]
+            e.line.set_data(path[:, 0], path[:, 1])
+            seen = pic.in_view(e.run.points[i])
+            e.dot.set_data(e.run.points[i:i + 1, 0], e.run.points[i:i + 1, 1])
+            e.dot.set_visible(seen)
+            arrow = None if seen else e.arrow_at(i)
+            for j, a in enumerate(e.arrows):
+                a.set_visible(j == arrow)
+            show += [e.line, e.dot, *e.arrows]
+            if e.loss_line is not None:
+                steps = np.arange(i + 1)
+                e.loss_line.set_data(steps, e.run.loss[:i + 1])
+                e.loss_dot.set_data([i], e.run.loss[i:i + 1])
+                e.loss_dot.set_visible(bool(np.isfinite(e.run.loss[i])))
+                show += [e.loss_line, e.loss_dot]
+            if e.surf_line is not None:
+                e.surf_line.set_data_3d(path[:, 0], path[:, 1], e.height[:i + 1])
+                e.surf_dot.set_data_3d(e.run.points[i:i + 1, 0], e.run.points[i:i + 1, 1], e.height[i:i + 1])
+                e.surf_dot.set_visible(seen and bool(np.isfinite(e.height[i])))
+                show += [e.surf_line, e.surf_dot]
+            continue
+        ends = [min(k, t.last) for t in e.tracks]
+        lines = _joined([t.path[:i + 1] for t, i in zip(e.tracks, ends)])
+        e.lines.set_data(lines[:, 0], lines[:, 1])
+        heads = np.array([t.run.points[i] for t, i in zip(e.tracks, ends) if pic.in_view(t.run.points[i])])
+        heads = heads.reshape(-1, 2)
+        e.heads.set_data(heads[:, 0], heads[:, 1])
+        show += [e.lines, e.heads]
+        if e.loss_lines is not None:
+            loss = _joined([np.column_stack([np.arange(i + 1), t.run.loss[:i + 1]]) for t, i in zip(e.tracks, ends)])
+            e.loss_lines.set_data(loss[:, 0], loss[:, 1])
+            e.loss_heads.set_data(ends, [t.run.loss[i] for t, i in zip(e.tracks, ends)])
+            show += [e.loss_lines, e.loss_heads]
+        if e.surf_lines is not None:
+            surf = _joined([np.column_stack([t.path[:i + 1], t.height[:i + 1]]) for t, i in zip(e.tracks, ends)])
+            e.surf_lines.set_data_3d(surf[:, 0], surf[:, 1], surf[:, 2])
+            e.surf_heads.set_data_3d(*np.array([[*t.run.points[i], t.height[i]] for t, i in zip(e.tracks, ends)]).T)
+            show += [e.surf_lines, e.surf_heads]
+    if pic.legend is not None:
+        for area in text_areas(pic.legend):      # the widths kept for changing texts are raster pixels
+            if area is not None and "get_bbox" in vars(area):
+                del area.get_bbox
+        for text, label in zip(pic.legend.get_texts(), pic.labels(k)):
+            text.set_text(label)
+        show.append(pic.legend)
+    if pic.counter is not None:
+        c = pic.counter
+        width, height = pic.canvas.get_width_height()
+        in_figure = Affine2D().scale(1 / width, 1 / height) + pic.figure.transFigure   # any dpi, not pixels
+        for text, digit in zip(c.digits, str(k).ljust(len(c.digits))):
+            text.set_text(digit.strip())
+        for artist in (c.box, c.label, *c.digits):
+            artist.set_transform(in_figure)
+            show.append(artist)
+    if pic.surface_axes is not None:
+        pic.surface_axes.computed_zorder = False   # paths over the surface, as the frames draw them
+    for artist in show:
+        artist.set_animated(False)

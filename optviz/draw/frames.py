@@ -180,13 +180,18 @@ class Animator:
                 layer.top(k)
                 continue
             if self.crowd is not None and layer.loss_stamp is None and layer.track.surf_dot is None:
+                i = min(k, layer.last)
+                if layer.arrows and not pic.in_view(layer.track.run.points[i]):
+                    layer.arrow(renderer, i)
                 continue
             t, pix, stamp, loss_stamp = layer.track, layer.pixels, layer.stamp, layer.loss_stamp
             i = min(k, t.last)
-            seen = pic.in_view(t.run.points[i])  # a run that flew off has no dot
-            if seen and self.crowd is None:
+            seen = pic.in_view(t.run.points[i])  # a run that flew off has no dot: an arrow shows where it went
+            if not seen:
+                layer.arrow(renderer, i)
+            elif self.crowd is None:
                 stamp(renderer, pix[i])
-            if loss_stamp is not None and seen and np.isfinite(t.run.loss[i]):
+            if loss_stamp is not None and np.isfinite(t.run.loss[i]):
                 loss_stamp(renderer, t.loss_dot.axes.transData.transform((i, t.run.loss[i])))
             if t.surf_dot is not None:
                 x, y = t.run.points[i]
@@ -208,11 +213,20 @@ class _Path:
     def __init__(self, anim: Animator, t: Track):
         self.track = t
         self.last = t.last
-        self.pixels = anim.pic.axes.transData.transform(t.run.points)
+        self.pixels = anim.pic.axes.transData.transform(t.path)
         self.boxes = _segment_boxes(self.pixels, (t.line.get_linewidth() / 2 + REACH) * anim.pic.scale)
         self.pen = pen(anim.renderer, t.line)
         self.stamp = Stamp(anim.renderer, t.dot)
         self.loss_stamp = Stamp(anim.renderer, t.loss_dot) if t.loss_dot is not None else None
+        self.arrows = [(Stamp(anim.renderer, a), a.axes.transData.transform(np.ravel(a.get_data())))
+                       for a in t.arrows]
+
+    def arrow(self, renderer, k: int) -> None:
+        """While the run is out of view, an arrow where it last left, pointing the way it went."""
+        i = self.track.arrow_at(k)
+        if i is not None:
+            stamp, xy = self.arrows[i]
+            stamp(renderer, xy)
 
 
 class _Crowd:
@@ -283,8 +297,9 @@ class _Swarm:
         self.loss = _padded([t.run.loss for t in swarm.tracks], self.last)
         self.height = (_padded([t.height for t in swarm.tracks], self.last)
                        if swarm.surf_lines is not None else None)
+        drawn = _padded([t.path for t in swarm.tracks], self.last)     # a diverged run's line ends on the edge
         with np.errstate(invalid="ignore"):
-            self.pixels = pic.axes.transData.transform(self.points.reshape(-1, 2)).reshape(self.points.shape)
+            self.pixels = pic.axes.transData.transform(drawn.reshape(-1, 2)).reshape(drawn.shape)
             reach = (REACH + swarm.lines.get_linewidth() / 2) * pic.scale
             self.lo = np.minimum(self.pixels[:, :-1], self.pixels[:, 1:]) - reach   # NaN past a run's end
             self.hi = np.maximum(self.pixels[:, :-1], self.pixels[:, 1:]) + reach
@@ -378,7 +393,7 @@ class _Legend:
         pic.figure.draw_artist(legend)
         self.base = self.canvas.copy_from_bbox(legend.get_frame().get_window_extent().padded(1.5 * pic.scale))
         self.texts = legend.get_texts()
-        self.changing = [i for i, e in enumerate(pic.rows) if e.lrs is not None]
+        self.changing = [i for i, e in enumerate(pic.rows) if pic.changes(e)]
         self.cells: dict[tuple[int, str], object] = {}
         self.boxes: dict[int, Bbox] = {}
         if self.changing:

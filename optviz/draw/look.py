@@ -14,7 +14,6 @@ from ..scenes.record import RunSpec, entries, scene_entries
 #: Okabe & Ito's colour-blind-safe set, in their order.
 DEFAULT_PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
 STAR_COLOR = "#ff0000"
-GRID = 250                 # contour grid per side: finer than the pixels a contour needs at 720 px
 SURFACE_GRID = 60
 DECADES_FOR_LOG = 2.0      # a range spanning this many decades gets log-spaced levels, as in the post
 AUTO_LEVELS = 20
@@ -116,21 +115,27 @@ def group_label(name: str, specs: Sequence[RunSpec], diverged: int) -> str:
 
 # --- legend texts --------------------------------------------------------------------------------------------
 
-def run_label(spec: RunSpec, diverged_at: int | None = None, lr: float | None = None) -> str:
-    """'Adam (lr=0.7)', with ', diverged at step k' so a vanished run is explained in the legend.
-    ``lr``: the current lr of a scheduled run, shown instead of the initial one."""
-    label = spec.label + lr_text(spec, lr)
+def run_label(spec: RunSpec, diverged_at: int | None = None, lr: float | None = None, show_lr: bool = True) -> str:
+    """'Adam (lr=0.7)', with ', diverged at step k' so a vanished run is explained in the legend (pass
+    ``diverged_at`` only from the frame it happens on). ``lr``: the current lr of a scheduled run, shown instead
+    of the initial one; a label that already names its lr ('Adam (lr=0.1)') is not told it twice."""
+    label = spec.label + (lr_text(spec, lr) if show_lr and not names_lr(spec.label) else "")
     if diverged_at is not None:
         label += f", diverged at step {diverged_at}"
     return label
 
 
-def swarm_label(spec: RunSpec, starts: int, diverged: int, lr: float | None = None) -> str:
+def swarm_label(spec: RunSpec, starts: int, diverged: int, lr: float | None = None, show_lr: bool = True) -> str:
     """'Adam (lr=0.2), 60 starts', with ', k diverged' when some runs left."""
-    label = f"{spec.group}{lr_text(spec, lr)}, {starts} start{'s' if starts != 1 else ''}"
+    shown = lr_text(spec, lr) if show_lr and not names_lr(spec.group) else ""
+    label = f"{spec.group}{shown}, {starts} start{'s' if starts != 1 else ''}"
     if diverged:
         label += f", {diverged} diverged"
     return label
+
+
+def names_lr(label: str | None) -> bool:
+    return "lr=" in (label or "")
 
 
 def current_lr(lrs: np.ndarray | None, k: int | None) -> float | None:
@@ -181,9 +186,17 @@ class Levels:
         with np.errstate(all="ignore"):
             return np.log10(np.maximum(z - self.base, floor))
 
-    def greys(self) -> list[tuple[float, float, float, float]]:
-        """The post's look: low levels dark, high ones light."""
-        return [(g, g, g, 1.0) for g in (GREY_TOP * self.scaled(self.values))]
+    def greys(self, dark: float = 0.0, light: float = GREY_TOP,
+              shown: tuple[float, float] | None = None) -> list[tuple[float, float, float, float]]:
+        """The post's look: low levels dark, high ones light, fading from grey ``dark`` (0 black) at the lowest
+        level the view shows to ``light`` at the highest (``shown``: the view's lowest and highest value)."""
+        inside = self.values
+        if shown is not None:
+            inside = self.values[(self.values >= shown[0]) & (self.values <= shown[1])]
+        if inside.size < 2:
+            inside = self.values
+        t = Levels(inside, self.log, self.base).scaled(self.values) if inside.size > 1 else np.zeros(len(self.values))
+        return [(g, g, g, 1.0) for g in dark + (light - dark) * t]
 
 
 def contour_levels(z: np.ndarray, levels=None) -> Levels:
@@ -229,3 +242,178 @@ def layout(panels: tuple[str, ...], size: tuple[int, int]) -> dict[str, tuple[fl
                 "surface": (0.73, 0.1, 0.225, 0.78)}
     return {"main": (0.065, 0.125, 0.47, 0.755), "loss": (0.64, 0.60, 0.33, 0.28),
             "surface": (0.57, 0.0, 0.39, 0.52)}
+
+
+# --- where the legend and the step counter go ---------------------------------------------------------------
+# Decided once from the whole scene (every path, start and minimum marker), in display pixels (y up), so that
+# neither box hides a start or a minimum at any frame and both cover as little of the paths as they can.
+
+KEEP_OUT = 1e6      # cost per pixel of covering a start or a minimum marker: only if nowhere else will do
+OFF_EDGE = 1e4      # cost of a box touching no edge of the plot (it floats over the picture)
+GROUND_CELLS = 1024 # most grid cells along a side of the plot when scoring boxes
+LEGEND_CORNERS = ("upper left", "upper right", "lower left", "lower right")   # the post's first
+COUNTER_CORNERS = ("lower right", "upper right", "lower left", "upper left")
+
+
+@dataclass(frozen=True)
+class Box:
+    """A rectangle in display pixels, y up."""
+
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+    def overlaps(self, other: Box) -> bool:
+        return self.x0 < other.x1 and other.x0 < self.x1 and self.y0 < other.y1 and other.y0 < self.y1
+
+
+class Ground:
+    """What a box laid over the plot would cover: path pixels (weighted) and the pixels of starts and minimum
+    markers, each on a grid with a summed-area table, so any box is scored in constant time. The grid has a
+    cell per pixel up to ``GROUND_CELLS`` a side (larger pictures get coarser cells, so memory stays small)."""
+
+    def __init__(self, frame: Box, paths: Sequence[tuple[np.ndarray, float]] = (),
+                 marks: Sequence[tuple[float, float, float]] = ()):
+        self.frame = frame
+        self.x, self.y = float(np.floor(frame.x0)), float(np.floor(frame.y0))
+        self.cell = max(1.0, max(frame.x1 - frame.x0, frame.y1 - frame.y0) / GROUND_CELLS)
+        w = int(np.ceil((frame.x1 - self.x) / self.cell)) + 1
+        h = int(np.ceil((frame.y1 - self.y) / self.cell)) + 1
+        path = np.zeros((h, w))
+        for points, weight in paths:
+            xy = (_resampled(np.asarray(points, dtype=float), self.cell) - (self.x, self.y)) / self.cell
+            xy = np.floor(xy[np.isfinite(xy).all(axis=1)]).astype(int)
+            xy = xy[(xy[:, 0] >= 0) & (xy[:, 0] < w) & (xy[:, 1] >= 0) & (xy[:, 1] < h)]
+            np.add.at(path, (xy[:, 1], xy[:, 0]), weight * self.cell)
+        keep = np.zeros((h, w))
+        for x, y, r in marks:
+            cx, cy = (x - self.x) / self.cell, (y - self.y) / self.cell
+            r = r / self.cell
+            if np.isfinite(cx) and np.isfinite(cy):
+                keep[max(int(np.floor(cy - r)), 0):max(int(np.ceil(cy + r)) + 1, 0),
+                     max(int(np.floor(cx - r)), 0):max(int(np.ceil(cx + r)) + 1, 0)] = 1.0
+        self.path, self.keep = _summed(path), _summed(keep)
+
+    def covered(self, x0, y0, x1, y1, table) -> np.ndarray:
+        """The sum of ``table`` over boxes (arrays of corners, display pixels), clipped to the grid."""
+        h, w = table.shape[0] - 1, table.shape[1] - 1
+        a = np.clip(np.floor((np.asarray(x0) - self.x) / self.cell).astype(int), 0, w)
+        b = np.clip(np.floor((np.asarray(y0) - self.y) / self.cell).astype(int), 0, h)
+        c = np.clip(np.ceil((np.asarray(x1) - self.x) / self.cell).astype(int) + 1, 0, w)
+        d = np.clip(np.ceil((np.asarray(y1) - self.y) / self.cell).astype(int) + 1, 0, h)
+        return table[d, c] - table[b, c] - table[d, a] + table[b, a]
+
+    def place(self, size: tuple[float, float], margin: float, corners: Sequence[str], pad: float = 0.0,
+              avoid: Box | None = None, corners_only: bool = False, stride: float = 2.0) -> tuple[Box, float]:
+        """The box of ``size`` (inside the frame, ``margin`` from it) covering the least, and its cost. Ties go to
+        the corners in the order given, then to spots along an edge nearest a corner. ``corners_only`` tries
+        the four corners first and the rest only if each corner would hide a start or a minimum."""
+        w, h = size
+        f = self.frame
+        lo_x, hi_x = f.x0 + margin, max(f.x1 - margin - w, f.x0 + margin)
+        lo_y, hi_y = f.y0 + margin, max(f.y1 - margin - h, f.y0 + margin)
+        named = {"upper left": (lo_x, hi_y), "upper right": (hi_x, hi_y), "lower left": (lo_x, lo_y),
+                 "lower right": (hi_x, lo_y)}
+        spots = [named[c] for c in corners]
+        if corners_only:
+            box, cost = self._best(spots, len(spots), w, h, pad, avoid)
+            if cost < KEEP_OUT:
+                return box, cost
+        stride = max(stride, self.cell)
+        xs = np.unique(np.append(np.arange(lo_x, hi_x, stride), hi_x))
+        ys = np.unique(np.append(np.arange(lo_y, hi_y, stride), hi_y))
+        X, Y = (a.ravel() for a in np.meshgrid(xs, ys))
+        spots += list(zip(X, Y))
+        return self._best(spots, len(corners), w, h, pad, avoid)
+
+    def _best(self, spots, ranked: int, w, h, pad, avoid) -> tuple[Box, float]:
+        xy = np.asarray(spots, dtype=float)
+        x0, y0 = xy[:, 0], xy[:, 1]
+        x1, y1 = x0 + w, y0 + h
+        cost = (self.covered(x0 - pad, y0 - pad, x1 + pad, y1 + pad, self.path)
+                + KEEP_OUT * self.covered(x0 - pad, y0 - pad, x1 + pad, y1 + pad, self.keep))
+        f = self.frame
+        gaps = np.stack([x0 - f.x0, f.x1 - x1, y0 - f.y0, f.y1 - y1])
+        cost = cost + OFF_EDGE * (gaps.min(axis=0) > gaps.min() + 0.5)
+        corner = np.hypot(np.minimum(gaps[0], gaps[1]), np.minimum(gaps[2], gaps[3]))
+        cost = cost + 1e-3 * corner + 1e-6 * np.where(np.arange(len(xy)) < ranked, np.arange(len(xy)), ranked)
+        if avoid is not None:
+            hit = (x0 < avoid.x1) & (avoid.x0 < x1) & (y0 < avoid.y1) & (avoid.y0 < y1)
+            cost = cost + 100 * KEEP_OUT * hit
+        i = int(np.argmin(cost))
+        return Box(float(x0[i]), float(y0[i]), float(x1[i]), float(y1[i])), float(cost[i])
+
+
+def _summed(grid: np.ndarray) -> np.ndarray:
+    """Summed-area table with a zero first row and column: sum over [b:d, a:c] = T[d,c] - T[b,c] - T[d,a] + T[b,a]."""
+    out = np.zeros((grid.shape[0] + 1, grid.shape[1] + 1))
+    out[1:, 1:] = grid.cumsum(axis=0).cumsum(axis=1)
+    return out
+
+
+def _resampled(points: np.ndarray, step: float = 1.0) -> np.ndarray:
+    """A polyline (N, 2) as points no more than ``step`` apart (NaN rows break it), for counting covered length."""
+    if len(points) < 2:
+        return points
+    a, b = points[:-1], points[1:]
+    with np.errstate(invalid="ignore"):
+        n = np.ceil(np.hypot(*(b - a).T) / step)
+    n = np.where(np.isfinite(n), np.clip(n, 1, 100_000), 0).astype(int)
+    seg = np.repeat(np.arange(len(a)), n)
+    t = (np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)) / np.repeat(np.maximum(n, 1), n)
+    return np.concatenate([a[seg] + t[:, None] * (b[seg] - a[seg]), points[-1:]])
+
+
+# --- a run that leaves the view ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Exit:
+    """Where a run's path crosses out of the view: the step that is first outside, the crossing point on the
+    edge, and the direction it was heading (a unit vector in data coordinates)."""
+
+    step: int
+    at: tuple[float, float]
+    heading: tuple[float, float]
+
+
+def inside(points: np.ndarray, xlim, ylim) -> np.ndarray:
+    p = np.asarray(points, dtype=float)
+    with np.errstate(invalid="ignore"):
+        return ((p[..., 0] >= xlim[0]) & (p[..., 0] <= xlim[1]) & (p[..., 1] >= ylim[0]) & (p[..., 1] <= ylim[1]))
+
+
+def exits(points: np.ndarray, xlim, ylim) -> list[Exit]:
+    """Every step at which the path leaves the view, with the point on the edge where it crosses."""
+    seen = inside(points, xlim, ylim)
+    out = []
+    for j in np.flatnonzero(seen[:-1] & ~seen[1:]):
+        a, b = points[j], points[j + 1]
+        d = b - a
+        t = 1.0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            for k, (lo, hi) in enumerate((xlim, ylim)):
+                if d[k] > 0:
+                    t = min(t, (hi - a[k]) / d[k])
+                elif d[k] < 0:
+                    t = min(t, (lo - a[k]) / d[k])
+        norm = float(np.hypot(*d))
+        heading = (float(d[0] / norm), float(d[1] / norm)) if norm > 0 and np.isfinite(norm) else (0.0, 1.0)
+        out.append(Exit(int(j + 1), (float(a[0] + t * d[0]), float(a[1] + t * d[1])), heading))
+    return out
+
+
+def drawn_path(points: np.ndarray, xlim, ylim, diverged: bool) -> np.ndarray:
+    """The points a run's line is drawn through: all of them, except that a diverged run's line ends where it
+    last leaves the view (on the edge; NaN after), so its flight far outside is not drawn as lines across
+    the picture. The dot and the legend tell the rest."""
+    out = np.array(points, dtype=float)
+    if not diverged:
+        return out
+    found = exits(out, xlim, ylim)
+    if not found or inside(out[found[-1].step:], xlim, ylim).any():
+        return out
+    last = found[-1]
+    out[last.step] = last.at
+    out[last.step + 1:] = np.nan
+    return out

@@ -13,14 +13,19 @@ def mapping(value: Any, path: str, p: Problems) -> dict | None:
     return value
 
 
-def known_keys(data: dict, allowed: Iterable[str], path: str, p: Problems) -> None:
+def known_keys(data: dict, allowed: Iterable[str], path: str, p: Problems,
+               hints: dict[str, str] | None = None) -> None:
+    """Report every key not in ``allowed``; ``hints`` gives a pointed tail for keys other libraries use
+    (``learning_rate``: "use 'lr'"), else the closest allowed key is suggested."""
     allowed = list(allowed)
+    hints = hints or {}
     for key in data:
         if not isinstance(key, str):
             p.add(join(path, key), f"keys must be strings, got {describe(key)}")
         elif key not in allowed:
             where = f"in {path}" if path else "at the top level"
-            p.add(join(path, key), f"unknown key '{key}' {where}{did_you_mean(key, allowed)}")
+            tail = f"; {hints[key]}" if key in hints else did_you_mean(key, allowed)
+            p.add(join(path, key), f"unknown key '{key}' {where}{tail}")
 
 
 def registry_name(value: Any, path: str, p: Problems, registry: Iterable[str], what: str, see: str) -> str | None:

@@ -13,7 +13,7 @@ MAX_STEPS = 100_000
 MAX_RUNS = 64
 MAX_STARTS = 2000
 MAX_SWEEP = 256     # runs one swept entry makes (a grid: the product of its value counts)
-LEGEND_LOCS = ("best", "upper right", "upper left", "lower left", "lower right", "right", "center left",
+LEGEND_LOCS = ("auto", "best", "upper right", "upper left", "lower left", "lower right", "right", "center left",
                "center right", "lower center", "upper center", "center", "none")
 PANELS = ("loss", "surface")
 
@@ -50,8 +50,17 @@ SCENE_KEYS: dict[str, Field] = {f.name: f for f in (
     Field("palette", None, "custom", shown="colour-blind-safe",
           help="list of colours used in order for runs without a color"),
     Field("panels", [], "custom", help="extra synchronised panels: 'loss' (loss vs step), 'surface' (3-D view)"),
-    Field("legend", "upper left", "str", choices=LEGEND_LOCS,
-          help="legend location (a matplotlib loc) or 'none'"),
+    Field("legend", "auto", "str", choices=LEGEND_LOCS,
+          help="legend location: 'auto' (where it hides no start or minimum and the least of the paths), "
+               "a matplotlib loc, or 'none'"),
+    Field("show_title", True, "bool", help="draw the title above the plot (the post's figures have none)"),
+    Field("show_counter", True, "bool", help="draw the step counter in a free corner of the plot"),
+    Field("show_lr", True, "bool", help="write each run's lr in the legend"),
+    Field("contour_greys", (0.0, 0.9), "pair", minimum=0, maximum=1,
+          help="style grey: the grey of the lowest and of the highest contour level in view (0 black, 1 white)"),
+    Field("contour_width", 1.2, "float", exclusive_minimum=0, maximum=20, help="contour line width in points"),
+    Field("contour_grid", 250, "int", minimum=10, maximum=2000,
+          help="points per side of the grid the contours are traced on (the post's: 111, every 0.1 over +-5.5)"),
 )}
 
 #: Keys of one optimizer entry besides its hyperparameters.

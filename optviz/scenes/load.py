@@ -14,10 +14,11 @@ from types import ModuleType
 from typing import Any, Iterable
 
 from ..errors import SceneError, SceneErrors
-from ..fields import Problems, describe
+from ..fields import Problems, describe, yaml_text
 from ..maths.formula import FormulaError, formula_objective
 from ..maths.functions import FUNCTIONS, Objective, make_function
-from ..maths.optimizers import OPTIMIZERS
+from ..maths.minima import check_minimum, find_minima
+from ..maths.optimizers import OPTIMIZERS, other_names
 from ..maths.torch_bridge import is_dotted, load_plugins
 from . import checks, render_options, run_options
 from .keys import MAX_RUNS, MAX_SWEEP, RUN_KEYS, SCENE_KEYS
@@ -61,11 +62,16 @@ def scene_from_data(data: Any, *, lines: dict[str, int] | None = None, file: str
     return built
 
 
+#: Keys written at the top level that belong in each optimizer entry.
+_PER_ENTRY = {key: "a learning rate belongs to each optimizer entry: optimizers: [{name: adam, lr: 0.1}]"
+              for key in ("lr", "learning_rate")}
+
+
 def _scene(data: Any, p: Problems, name: str) -> Scene | None:
     if not isinstance(data, dict):
         p.add("", f"a scene must be a YAML mapping (key: value), got {describe(data)}")
         return None
-    checks.known_keys(data, SCENE_KEYS, "", p)
+    checks.known_keys(data, SCENE_KEYS, "", p, _PER_ENTRY)
     for required in ("function", "optimizers"):
         if required not in data:
             p.add(required, f"missing required key '{required}'")
@@ -79,6 +85,8 @@ def _scene(data: Any, p: Problems, name: str) -> Scene | None:
         defaults.xlim = defaults.xlim or objective.xlim
         defaults.ylim = defaults.ylim or objective.ylim
         defaults.start = defaults.start or objective.start
+        if isinstance(data["function"], dict) and "formula" in data["function"]:
+            objective = _formula_minima(objective, data["function"], "function", p, defaults.xlim, defaults.ylim)
     for key, parse in (("starts", run_options.starts), ("noise", run_options.noise),
                        ("minibatch", run_options.minibatch)):
         if data.get(key) is not None:
@@ -143,9 +151,9 @@ def _formula_function(value: dict, path: str, p: Problems) -> Objective | None:
     if "minimum" in value:
         m = POINT.check(value["minimum"], f"{path}.minimum", p)
         minima = [m] if m else []
-    if "minima" in value:
+    if "minima" in value and value["minima"] != "none":
         if not isinstance(value["minima"], list):
-            p.add(f"{path}.minima", f"must be a list of [x, y] points, got {describe(value['minima'])}")
+            p.add(f"{path}.minima", f"must be a list of [x, y] points or 'none', got {describe(value['minima'])}")
         else:
             minima = [m for i, v in enumerate(value["minima"])
                       if (m := POINT.check(v, f"{path}.minima[{i}]", p)) is not None]
@@ -159,6 +167,24 @@ def _formula_function(value: dict, path: str, p: Problems) -> Objective | None:
         return None
 
 
+def _formula_minima(objective: Objective, value: dict, path: str, p: Problems, xlim, ylim) -> Objective:
+    """A formula's minima: the ones it gives, each checked to be a local minimum (gradient ~ 0, curving up),
+    else the ones found in the view (the lowest are starred, the others kept as local minima); 'none' hides
+    them."""
+    if value.get("minima") == "none":
+        return replace(objective, minima=(), local_minima=())
+    if "minimum" in value or "minima" in value:
+        keys = ([f"{path}.minimum"] if "minimum" in value
+                else [f"{path}.minima[{i}]" for i in range(len(objective.minima))])
+        for key, point in zip(keys, objective.minima):
+            problem = check_minimum(objective, point, xlim, ylim)
+            if problem:
+                p.add(key, problem)
+        return objective
+    lowest, others = find_minima(objective, xlim, ylim)
+    return replace(objective, minima=tuple(lowest), local_minima=tuple(others))
+
+
 def _runs(value: Any, p: Problems, defaults: SceneDefaults) -> tuple[RunSpec, ...]:
     if not isinstance(value, list) or not value:
         p.add("optimizers", f"must be a non-empty list of optimizer entries, got {describe(value)}")
@@ -166,13 +192,18 @@ def _runs(value: Any, p: Problems, defaults: SceneDefaults) -> tuple[RunSpec, ..
     if len(value) > MAX_RUNS:
         p.add("optimizers", f"has {len(value)} entries; the limit is {MAX_RUNS}")
         return ()
-    runs = []
-    labels: dict[str, int] = {}
+    parsed = {}
     for i, entry in enumerate(value):
         result = _run(entry, f"optimizers[{i}]", p, defaults)
-        if result is None:
-            continue
-        made, run_starts = result
+        if result is not None:
+            parsed[i] = result
+    named = {i for i in parsed if isinstance(value[i], dict) and "label" in value[i]}
+    relabelled = _distinct_labels({i: made[0] for i, (made, _) in parsed.items() if not made[0].sweep}, named)
+    runs = []
+    labels: dict[str, int] = {}
+    for i, (made, run_starts) in parsed.items():
+        if i in relabelled:
+            made = [relabelled[i]]
         label = made[0].sweep or made[0].label
         if label in labels:
             p.add(f"optimizers[{i}].label", f"label '{label}' is already used by optimizers[{labels[label]}]; "
@@ -186,9 +217,52 @@ def _runs(value: Any, p: Problems, defaults: SceneDefaults) -> tuple[RunSpec, ..
     return tuple(runs)
 
 
+def _distinct_labels(runs: dict[int, RunSpec], named: set[int]) -> dict[int, RunSpec]:
+    """Entries left to their default label that share it get the hyperparameters that tell them apart:
+    two Adams at two lrs are 'Adam (lr=0.01)' and 'Adam (lr=0.1)'. Labels a scene gives are kept as written."""
+    out = dict(runs)
+    shared: dict[str, list[int]] = {}
+    for i, run in runs.items():
+        if i not in named:
+            shared.setdefault(run.label, []).append(i)
+    for members in shared.values():
+        if len(members) < 2:
+            continue
+        settings = [{"lr": runs[i].lr, **runs[i].hyperparameters} for i in members]
+        differ = [key for key in settings[0] if len({yaml_text(s[key]) for s in settings}) > 1]
+        if not differ:
+            continue
+        for i, s in zip(members, settings):
+            told = ", ".join(f"{key}={yaml_text(s[key])}" for key in differ)
+            out[i] = replace(runs[i], label=f"{runs[i].label} ({told})")
+    return out
+
+
 def _swarm(run: RunSpec, starts: list) -> list[RunSpec]:
     """One entry with many starts becomes one run per start, grouped so they are drawn as a swarm."""
     return [replace(run, label=f"{run.label} #{i + 1}", start=s, group=run.label) for i, s in enumerate(starts)]
+
+
+def _optimizer_name(value: Any, path: str, p: Problems) -> str | None:
+    """The registry name a scene means: the name itself in any case, torch's class name (``SGD``, ``RMSprop``,
+    ``AdamW``) or the legend's display name (``SGD-NAG``); unknown names get a did-you-mean."""
+    if isinstance(value, str) and value not in OPTIMIZERS:
+        lowered = value.lower()
+        value = next((n for n in OPTIMIZERS if n.lower() == lowered), other_names().get(lowered, value))
+    return checks.registry_name(value, path, p, OPTIMIZERS, "optimizer", "see `optviz list optimizers`")
+
+
+def _foreign_keys(spec) -> dict[str, str]:
+    """Pointed hints for keys other libraries (Keras, optax, papers) use for what torch names otherwise."""
+    names = {h.name for h in spec.hypers}
+    hints = {key: "use 'lr' (torch's name for the learning rate)" for key in ("learning_rate", "learningrate", "eta")}
+    if "betas" in names:
+        for key in ("beta1", "beta_1", "b1", "beta2", "beta_2", "b2"):
+            hints[key] = "use 'betas: [beta1, beta2]' (torch's name: one pair)"
+        if "momentum" not in names:
+            hints["momentum"] = (f"{spec.label}'s momentum is betas[0] "
+                                 f"(betas: {yaml_text(spec.hyper('betas').default)} by default)")
+    return hints
 
 
 def _run(entry: Any, path: str, p: Problems, defaults: SceneDefaults) -> tuple[list[RunSpec], list | None] | None:
@@ -249,13 +323,12 @@ def _registry_optimizer(entry: dict, path: str, p: Problems) -> tuple | None:
     """A registry optimizer's name, checked hyperparameters (defaults filled in), legend label, the keyword a
     momentum-cycling schedule sets, the problem count before its checks, and its sweep (hyperparameter fields,
     swept values, their combinations)."""
-    name = checks.registry_name(entry["name"], f"{path}.name", p, OPTIMIZERS, "optimizer",
-                                "see `optviz list optimizers`")
+    name = _optimizer_name(entry["name"], f"{path}.name", p)
     if name is None:
         return None
     spec = OPTIMIZERS[name]
     hypers = {h.name: h for h in spec.hypers}
-    checks.known_keys(entry, [*RUN_KEYS, *hypers], path, p)
+    checks.known_keys(entry, [*RUN_KEYS, *hypers], path, p, _foreign_keys(spec))
     before = len(p.items)
 
     hp = spec.defaults()

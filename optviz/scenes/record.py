@@ -51,7 +51,13 @@ class Scene:
     style: str = "grey"                  # "grey" (the post's look) or a matplotlib colormap name
     palette: tuple[str, ...] = ()        # () means the colour-blind-safe default
     panels: tuple[str, ...] = ()         # any of "loss", "surface"
-    legend: str = "upper left"
+    legend: str = "auto"                 # "auto": placed once where it hides least (draw/look.py)
+    show_title: bool = True
+    show_counter: bool = True
+    show_lr: bool = True                 # each run's lr in the legend
+    contour_greys: tuple[float, float] = (0.0, 0.9)   # style grey: lowest and highest level in view
+    contour_width: float = 1.2           # points
+    contour_grid: int = 250              # grid points per side for the contours
 
 
 def scene_entries(runs: Sequence[RunSpec]) -> list[list[int]]:

@@ -34,7 +34,8 @@ def color(value: Any, path: str, p: Problems) -> str | None:
 def settings(data: dict, p: Problems) -> dict[str, Any]:
     """The render settings ``data`` gives, as Scene fields (absent keys are left to the Scene's defaults)."""
     out: dict[str, Any] = {}
-    for key in ("title", "description", "size", "scale", "fps", "frames", "pause", "legend"):
+    for key in ("title", "description", "size", "scale", "fps", "frames", "pause", "legend", "show_title",
+                "show_counter", "show_lr", "contour_greys", "contour_width", "contour_grid"):
         if key in data and data[key] is not None:
             out[_RENAMED.get(key, key)] = SCENE_KEYS[key].check(data[key], key, p)
     if data.get("output") is not None:

@@ -12,7 +12,7 @@ from .._version import __version__
 from ..draw.writers import WRITERS
 from ..fields import Field
 from ..maths.functions import FUNCTIONS
-from ..maths.optimizers import OPTIMIZERS
+from ..maths.optimizers import OPTIMIZERS, spellings
 from ..maths.optimizers.base import lr_hyper
 from ..maths.torch_bridge import TORCH_CLASS_PATTERN
 from ..maths.schedules import SCHEDULES
@@ -79,7 +79,7 @@ def _optimizer_entry() -> dict:
               for key, field in RUN_KEYS.items() if key != "name"}
     variants = []
     for name, spec in OPTIMIZERS.items():
-        props = {"name": {"const": name}, **common, **{h.name: h.schema() for h in spec.hypers}}
+        props = {"name": {"enum": list(spellings(spec))}, **common, **{h.name: h.schema() for h in spec.hypers}}
         variants.append({"type": "object", "title": name, "description": f"{spec.torch_class}: {spec.rule}",
                          "properties": props, "required": ["name"], "additionalProperties": False})
     dotted = {"type": "string", "pattern": TORCH_CLASS_PATTERN,
@@ -89,7 +89,8 @@ def _optimizer_entry() -> dict:
                                   "(`optviz list optimizers --module MODULE` lists them)",
                    "properties": {"name": dotted, **common, "lr": lr_hyper(1e-3).schema()},
                    "required": ["name"], "additionalProperties": True}
-    return {"oneOf": [{"enum": list(OPTIMIZERS)}, *variants, dotted, torch_class]}
+    names = {"enum": list(dict.fromkeys(n for spec in OPTIMIZERS.values() for n in spellings(spec)))}
+    return {"oneOf": [names, *variants, dotted, torch_class]}
 
 
 def _function() -> dict:
@@ -101,7 +102,8 @@ def _function() -> dict:
     point = {"$ref": "#/$defs/point"}
     variants.append({"type": "object", "title": "formula", "description": "a custom formula in x and y",
                      "properties": {"formula": {"type": "string", "maxLength": 500},
-                                    "minimum": point, "minima": {"type": "array", "items": point},
+                                    "minimum": point,
+                                    "minima": {"oneOf": [{"type": "array", "items": point}, {"const": "none"}]},
                                     "xlim": point, "ylim": point, "start": point},
                      "required": ["formula"], "additionalProperties": False})
     return {"oneOf": variants}

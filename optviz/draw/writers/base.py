@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, ClassVar
 
+import matplotlib
 import numpy as np
 
 
@@ -58,6 +59,33 @@ class Writer:
 
     def close(self) -> None:
         pass
+
+
+class VectorWriter(Writer):
+    """A still writer that ignores the pixels it is given and draws the last frame again as vector graphics
+    (contours, paths, markers and text as shapes, no embedded picture), for print at any size: the figure
+    itself comes in ``Movie.source``, ``figure.settle`` puts every artist at the last step and ``savefig``
+    draws them. Dates and random ids are left out, so the same scene gives the same bytes."""
+
+    still = True
+    metadata: dict = {}
+
+    def setup(self, path: Path, movie: Movie) -> None:
+        if movie.source is None:
+            raise ValueError(f"{self.name} output needs the figure (Movie.source)")
+        self.path, self.source = path, movie.source
+
+    def grab_frame(self, rgba: np.ndarray) -> None:
+        pass
+
+    def finish(self) -> None:
+        from ..figure import settle  # lazy: figure -> scenes -> render_options -> this registry would be a cycle
+
+        traj, pic, _ = self.source
+        settle(pic, pic.steps)
+        with matplotlib.rc_context({"svg.hashsalt": "optviz", "pdf.compression": 6}):
+            pic.figure.savefig(self.path, format=self.name, dpi=72, metadata=self.metadata,
+                               facecolor=pic.figure.get_facecolor())
 
 
 WRITERS: dict[str, type[Writer]] = {}

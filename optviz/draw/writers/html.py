@@ -175,13 +175,19 @@ def scene_data(traj, pic, anim) -> dict:
         swarm = isinstance(entry, Swarm)
         tracks = entry.tracks if swarm else [entry]
         pack, store = (1, compact) if swarm else (0, precise)
-        template = entry_label(entry, lr=LR_MARK)
         first = tracks[0].run
+        mark = LR_MARK if first.spec.schedule is not None else None
+        told = sorted({0} | {t.run.diverged_at for t in tracks if t.run.diverged_at is not None})
+        labels = []                     # [step, text from that step on]: a divergence is told when it happens
+        for k in told:
+            text = entry_label(entry, k, pic.show_lr, lr=mark)
+            if not labels or labels[-1][1] != text:
+                labels.append([int(k), text])
         lines = (entry.lines, entry.heads, entry.loss_lines, entry.loss_heads, entry.surf_lines, entry.surf_heads) \
             if swarm else (entry.line, entry.dot, entry.loss_line, entry.loss_dot, entry.surf_line, entry.surf_dot)
         entries.append({
-            "label": template if LR_MARK in template else entry_label(entry),
-            "text": entry_label(entry, 0),
+            "labels": labels,
+            "text": entry_label(entry, 0, pic.show_lr),
             "color": entry.color,
             "swarm": swarm,
             "runs": [index[id(t.run)] for t in tracks],
@@ -195,7 +201,7 @@ def scene_data(traj, pic, anim) -> dict:
             record = {"label": run.spec.label, "entry": n, "pack": pack, "lr": float(run.spec.lr),
                       "diverged": None if run.diverged_at is None else int(run.diverged_at),
                       "x": store.add(run.points[:, 0]), "y": store.add(run.points[:, 1]), "loss": store.add(run.loss),
-                      "lossPx": None, "surfPx": None}
+                      "lossPx": None, "surfPx": None, **_exits(t, pic)}
             if pic.loss_axes is not None:
                 steps = np.arange(len(run.loss), dtype=float)
                 with np.errstate(all="ignore"):
@@ -285,6 +291,32 @@ def _marker(line, scale: float) -> dict | None:
     if line is None:
         return None
     return {"radius": float(line.get_markersize()) * scale / 2, "edge": float(line.get_markeredgewidth()) * scale}
+
+
+def _exits(track, pic) -> dict:
+    """Where a run's line ends if it left the view for good (``cut``: the step and the point on the edge, as
+    ``look.drawn_path`` draws it) and, for a lone run, its arrows (step, triangle corners in page pixels, edge
+    width), as the GIF shows them while the run is out of view."""
+    from matplotlib.markers import MarkerStyle  # lazy: as in scene_data, matplotlib loads only when a page is written
+
+    cut = None
+    gone = np.flatnonzero(np.isnan(track.path[:, 0]) & np.isfinite(track.run.points[:, 0]))
+    if gone.size:
+        step = int(gone[0]) - 1
+        cut = [step, float(track.path[step, 0]), float(track.path[step, 1])]
+    if track.line is None:              # a swarm's run: its line is cut the same way, it has no arrows
+        return {"cut": cut, "arrows": []}
+    height = pic.canvas.get_width_height()[1]
+    renderer = pic.canvas.get_renderer()
+    arrows = []
+    for exit, line in zip(track.exits, track.arrows):
+        marker = MarkerStyle(line.get_marker())
+        size = renderer.points_to_pixels(line.get_markersize())
+        corners = marker.get_transform().scale(size).transform(marker.get_path().vertices[:3])
+        at = pic.axes.transData.transform(np.ravel(line.get_data()))
+        arrows.append([int(exit.step), [[float(at[0] + x), float(height - (at[1] + y))] for x, y in corners],
+                       float(line.get_markeredgewidth()) * pic.scale])
+    return {"cut": cut, "arrows": arrows}
 
 
 def _legend_data(pic) -> dict:

@@ -175,9 +175,39 @@
 
   // --- drawing: trails in legend order (swarms step by step, at the first swarm's place), then the dots ---
 
+  // A run that left the view for good: its line ends on the edge where it left (as the GIF draws it).
+  function traceMain(run, end) {
+    if (!run.cut || end < run.cut[0]) { tracePath(run.cx, run.cy, 0, end); return; }
+    var at = run.cut[0];
+    tracePath(run.cx, run.cy, 0, at - 1);
+    if (at === 1 || !(isFinite(run.cx[at - 1]) && isFinite(run.cy[at - 1]))) ctx.moveTo(run.cx[at - 1], run.cy[at - 1]);
+    ctx.lineTo(run.cutX, run.cutY);
+  }
+
+  // While a run is out of view: a triangle where it last left, pointing the way it went.
+  function arrow(run, i, color) {
+    var shown = null;
+    run.arrows.forEach(function (a) { if (a[0] <= i) shown = a; });
+    if (shown === null) return;
+    ctx.save();
+    clipTo(data.main.clip);
+    ctx.fillStyle = color;
+    ctx.strokeStyle = color;
+    ctx.lineWidth = shown[2];
+    ctx.lineJoin = "miter";
+    ctx.beginPath();
+    ctx.moveTo(shown[1][0][0], shown[1][0][1]);
+    ctx.lineTo(shown[1][1][0], shown[1][1][1]);
+    ctx.lineTo(shown[1][2][0], shown[1][2][1]);
+    ctx.closePath();
+    ctx.fill();
+    if (shown[2] > 0) ctx.stroke();
+    ctx.restore();
+  }
+
   function drawRun(run, end) {
     var e = entries[run.entry];
-    if (end > 0) stroke(data.main.clip, e.line, e.color, function () { tracePath(run.cx, run.cy, 0, end); });
+    if (end > 0) stroke(data.main.clip, e.line, e.color, function () { traceMain(run, end); });
     if (end > 0 && run.lossX) {
       stroke(data.loss.clip, e.lossLine, e.color, function () { tracePath(run.lossX, run.lossY, 0, end); });
     }
@@ -197,7 +227,15 @@
             members.forEach(function (run) { tracePath(run[xs], run[ys], j, j + 1); });
           };
         };
-        stroke(data.main.clip, e.line, e.color, segments("cx", "cy"));
+        var main = function () {          // a run that left the view for good: its line ends on the edge
+          members.forEach(function (run) {
+            if (!run.cut || j + 1 < run.cut[0]) { tracePath(run.cx, run.cy, j, j + 1); return; }
+            if (j + 1 > run.cut[0] || !(isFinite(run.cx[j]) && isFinite(run.cy[j]))) return;
+            ctx.moveTo(run.cx[j], run.cy[j]);
+            ctx.lineTo(run.cutX, run.cutY);
+          });
+        };
+        stroke(data.main.clip, e.line, e.color, main);
         if (data.loss) stroke(data.loss.clip, e.lossLine, e.color, segments("lossX", "lossY"));
         if (data.surface) stroke(data.surface.clip, e.surfLine, e.color, segments("surfX", "surfY"));
       });
@@ -208,12 +246,13 @@
     entries.forEach(function (e, n) {
       if (!visible[n]) return;
       e.members.forEach(function (run) {
-        var i = Math.min(k, run.last);
-        if (!inView(run.xs[i], run.ys[i])) return;
-        dot(data.main.clip, e.dot, e.color, run.cx[i], run.cy[i]);
-        if (run.lossX && isFinite(run.loss[i]) && isFinite(run.lossY[i])) {
-          dot(data.loss.clip, e.lossDot, e.color, run.lossX[i], run.lossY[i]);
+        var i = Math.min(k, run.last), seen = inView(run.xs[i], run.ys[i]);
+        if (seen) dot(data.main.clip, e.dot, e.color, run.cx[i], run.cy[i]);
+        else arrow(run, i, e.color);
+        if (run.lossX && isFinite(run.loss[i]) && isFinite(run.lossY[i]) && (seen || !e.swarm)) {
+          dot(data.loss.clip, e.lossDot, e.color, run.lossX[i], run.lossY[i]);   // a loss is told out of view too
         }
+        if (!seen) return;
         if (run.surfX && isFinite(run.surfX[i]) && isFinite(run.surfY[i])) {
           dot(data.surface.clip, e.surfDot, e.color, run.surfX[i], run.surfY[i]);
         }
@@ -263,8 +302,10 @@
     readout.textContent = "step " + step + " / " + steps;
     if (counter) counter.textContent = String(step);
     entries.forEach(function (e, n) {
-      if (e.lrsValues && legendButtons[n]) {
-        var text = e.label.replace(LR_MARK, g3(lrAt(e.members[0], step)));
+      if ((e.lrsValues || e.labels.length > 1) && legendButtons[n]) {
+        var text = e.labels[0][1];
+        for (var j = 1; j < e.labels.length && e.labels[j][0] <= step; j++) text = e.labels[j][1];
+        if (e.lrsValues) text = text.replace(LR_MARK, g3(lrAt(e.members[0], step)));
         var label = legendButtons[n].querySelector(".optviz-label");
         if (label.textContent !== text) label.textContent = text;
       }
@@ -478,6 +519,13 @@
       var c = toCanvas(run.xs, run.ys);
       run.cx = c[0];
       run.cy = c[1];
+      run.cut = r.cut;
+      run.arrows = r.arrows;
+      if (r.cut) {
+        var edge = toCanvas([r.cut[1]], [r.cut[2]]);
+        run.cutX = edge[0][0];
+        run.cutY = edge[1][0];
+      }
       if (r.lossPx) { run.lossX = seq(1, r.lossPx[0]); run.lossY = seq(1, r.lossPx[1]); }
       if (r.surfPx) { run.surfX = seq(1, r.surfPx[0]); run.surfY = seq(1, r.surfPx[1]); }
       entries[r.entry].members.push(run);

@@ -15,7 +15,8 @@ golden cases in ``scripts/make_golden_optimizers.py``.
 from __future__ import annotations
 
 from . import sgd, rmsprop, adam, adagrad, second_order  # noqa: F401  (each registers its family, in this order)
-from .base import OPTIMIZERS, Hyper, Optimizer, OptimizerSpec, Rule, build_optimizer, make_optimizer, register
+from .base import (OPTIMIZERS, Hyper, Optimizer, OptimizerSpec, Rule, build_optimizer, make_optimizer, other_names,
+                   register, spellings)
 
 __all__ = ["OPTIMIZERS", "Hyper", "Optimizer", "OptimizerSpec", "Rule", "build_optimizer", "make_optimizer",
-           "register"]
+           "other_names", "register", "spellings"]

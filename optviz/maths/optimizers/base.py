@@ -128,6 +128,26 @@ def _normalized(h: Hyper, value: Any) -> Any:
     return h.normalize(value)
 
 
+def spellings(spec: OptimizerSpec) -> tuple[str, ...]:
+    """The names a scene may use for ``spec``: its own, torch's class name (``SGD``, ``RMSprop``, ``AdamW``; an
+    alias leaves its class to the entry it aliases) and the legend's display name (``SGD-NAG``, ``AMSGrad``).
+    Any case of these is accepted too."""
+    torch_name = spec.torch_class.rsplit(".", 1)[-1] if spec.torch_class.startswith("torch.optim.") else ""
+    return tuple(dict.fromkeys(n for n in (spec.name, torch_name if spec.base is None else "", spec.display) if n))
+
+
+def other_names() -> dict[str, str]:
+    """Lower-cased spellings -> registry name, for what is not a registry name in any case. Built from the
+    registry, so a new optimizer brings its names along."""
+    names: dict[str, str] = {}
+    taken = {n.lower() for n in OPTIMIZERS}
+    for name, spec in OPTIMIZERS.items():
+        for other in spellings(spec)[1:]:
+            if other.lower() not in taken:
+                names.setdefault(other.lower(), name)
+    return names
+
+
 def alias(spec: OptimizerSpec, name: str, display: str, **defaults: Any) -> OptimizerSpec:
     """The same optimizer under the name the post's readers know, with other defaults."""
     return replace(spec, name=name, display=display, hypers=with_defaults(spec.hypers, **defaults), base=spec.name)
