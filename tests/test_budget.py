@@ -39,11 +39,11 @@ def test_picture_limits_name_scale_or_frames():
     with pytest.raises(SceneError) as frame:
         optviz.scene(function="beale", optimizers=["adam"], steps=2, size=[4096, 2048], scale=4)
     assert str(frame.value).startswith("scale: a frame would be 16384 x 8192 = 134 million pixels (about 7.38 GB "
-                                       "to draw); the limit is 24 million: lower size or scale")
+                                       "to draw); the limit is 67.1 million: lower size or scale")
     with pytest.raises(SceneError) as animation:
-        optviz.scene(function="beale", optimizers=["adam"], steps=499, size=[4096, 4096])
-    assert str(animation.value).startswith("frames: the animation would be 500 frames of 4096 x 4096 pixels, "
-                                           "8.39 billion pixel-frames; the limit is 4 billion")
+        optviz.scene(function="beale", optimizers=["adam"], steps=499, size=[4096, 4096], scale=1.5)
+    assert str(animation.value).startswith("frames: the animation would be 500 frames of 6144 x 6144 pixels, "
+                                           "18.9 billion pixel-frames; the limit is 10 billion")
 
 
 def test_real_scenes_and_the_scale_targets_fit(tmp_path):
@@ -52,7 +52,8 @@ def test_real_scenes_and_the_scale_targets_fit(tmp_path):
     for extra in ({"steps": 10_000, "optimizers": SIXTY_FOUR},
                   {"steps": 100, "starts": {"random": 2000, "seed": 0}, "optimizers": ["adam"]},
                   {"steps": 2000, "frames": 500, "optimizers": SIXTY_FOUR},
-                  {"steps": 499, "scale": 2, "optimizers": ["adam"]}):
+                  {"steps": 499, "scale": 2, "optimizers": ["adam"]},
+                  {"steps": 100, "size": [4096, 4096], "scale": 2, "optimizers": ["adam"]}):
         optviz.scene(function="beale", **extra)
     with pytest.raises(SceneError, match="^steps: the scene simulates 64 runs, 6.4 million points"):
         optviz.scene(function="beale", steps=100_000, optimizers=SIXTY_FOUR)
@@ -83,15 +84,17 @@ def test_tuning_counts_its_candidates(tmp_path):
     path.write_text("function: rosenbrock\nsteps: 100000\noptimizers: [adam]\n")
     result = CliRunner().invoke(main, ["tune", str(path)])
     assert result.exit_code == 2
-    assert (f"error: {path}: steps: tuning tries about 133 learning rates per optimizer (final-loss): 13.3 million "
+    assert (f"error: {path}: steps: tuning tries about 265 learning rates per optimizer (final-loss): 26.5 million "
             "simulated points in all; the limit is 10 million") in result.output
     assert not (tmp_path / "long.tuned.yaml").exists()
     assert CliRunner().invoke(main, ["validate", str(path)]).exit_code == 0   # rendering it is within budget
 
 
 def test_a_scale_override_is_held_to_the_budget(tmp_path):
-    result = CliRunner().invoke(main, ["render", str(ROOT / "configs" / "blog" / "sgd-momentum-localmin.yaml"),
-                                       "--scale", "8", "-o", str(tmp_path / "big.gif")])
+    path = tmp_path / "square.yaml"
+    path.write_text("function: beale\nsteps: 200\nsize: [2048, 2048]\noptimizers: [adam]\n")
+    result = CliRunner().invoke(main, ["render", str(path), "--scale", "4", "-o", str(tmp_path / "big.gif")])
     assert result.exit_code == 2
-    assert "--scale: the animation would be 427 frames of 5760 x 3456 pixels" in result.output
-    assert list(tmp_path.iterdir()) == []
+    assert (f"error: {path}: --scale: the animation would be 201 frames of 8192 x 8192 pixels, 13.5 billion "
+            "pixel-frames; the limit is 10 billion") in result.output
+    assert list(tmp_path.iterdir()) == [path]

@@ -41,7 +41,7 @@ def write_scenes(root):
     return top, blog
 
 
-def fake_render(path, out=None, fmt=None, progress=None, **options):
+def fake_render(path, out=None, fmt=None, progress=None):
     """A stand-in for the renderer: a real two-frame GIF of the scene's size, made quickly (and a stub page)."""
     from optviz.scenes.load import load
 
@@ -153,7 +153,7 @@ def test_every_bad_scene_is_reported_before_anything_renders(tmp_path, monkeypat
 
 
 def test_a_failed_render_keeps_the_others_and_writes_no_page(tmp_path, monkeypatch):
-    def flaky(path, out=None, fmt=None, progress=None, **options):
+    def flaky(path, out=None, fmt=None, progress=None):
         if "bowl" in str(path):
             raise SceneError("the renderer gave up", file=str(path))
         return fake_render(path, out, fmt, progress)

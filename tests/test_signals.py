@@ -104,4 +104,4 @@ def test_a_bug_in_a_worker_names_its_scene_and_the_others_still_render(tmp_path,
     result = CliRunner().invoke(main, ["gallery", str(scenes), "-o", str(out), "-j", "2", "-q"])
     assert result.exit_code == 1
     assert f"internal error: {scenes / 'b.yaml'}: ZeroDivisionError: a bug" in result.output
-    assert everything_in(out) == [".gallery.json", "a.gif", "c.gif"]
+    assert everything_in(out) == [".gallery.json", "a.gif", "a.html", "c.gif", "c.html"]

@@ -247,9 +247,10 @@ def _render_all(todo: list[_Entry], jobs: int, plugins: list[str], limits: bool 
 
 def _render_one(scene: str, image: str, player: str | None, plugins: list[str], limits: bool = True) -> None:
     load_plugins(plugins)       # again in a worker process, which starts without them
-    api.render_file(scene, image, "gif", limits=limits)
+    lifted = {} if limits else {"limits": False}
+    api.render_file(scene, image, "gif", **lifted)
     if player is not None:
-        api.render_file(scene, player, "html", limits=limits)
+        api.render_file(scene, player, "html", **lifted)
 
 
 # -- the page -------------------------------------------------------------------------------------------------

@@ -5,7 +5,8 @@ frames x pixels for drawing and encoding time. Each key's own range cannot catch
 ``starts: {random: 2000}`` and 64 optimizers are each allowed, and together would need about 200 GB.
 
 The limits leave room: the largest shipped scene uses about a fiftieth of any of them, and 64 runs x 10,000
-steps, a 2,000-start swarm x 100 steps, and 64 runs x 2,000 steps x 500 frames all pass. People who mean it
+steps, a 2,000-start swarm x 100 steps, 64 runs x 2,000 steps x 500 frames, and the largest size at scale 2
+all pass; what they refuse would take many gigabytes or many minutes. People who mean it
 lift them with ``--no-limits`` (``limits=False`` in Python).
 """
 from __future__ import annotations
@@ -13,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 MAX_POINTS = 5_000_000              # runs x (steps + 1): ~40 bytes each while simulated and drawn (~200 MB)
-MAX_FRAME_PIXELS = 24_000_000       # one frame (size x scale, squared): ~55 bytes each while drawn (~1.3 GB)
-MAX_PIXEL_FRAMES = 4_000_000_000    # frames x pixels per frame: drawing and encoding work
+MAX_FRAME_PIXELS = 8192 * 8192      # one frame (size x scale, squared): ~55 bytes each while drawn (~3.7 GB)
+MAX_PIXEL_FRAMES = 10_000_000_000   # frames x pixels per frame: drawing and encoding work
 MAX_TUNE_POINTS = 10_000_000        # points `optviz tune` simulates over all its candidate lrs
 BYTES_PER_POINT = 40
 BYTES_PER_PIXEL = 55
