@@ -6,9 +6,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Iterable
 
+from .atomic import writable_target
 from .draw.writers import WRITERS
 from .errors import SceneError, SceneErrors
 from .fields import Problems
+from .scenes import budget
 from .scenes.keys import SCENE_KEYS
 from .scenes.load import load
 from .scenes.record import Scene
@@ -18,17 +20,47 @@ from .simulate import Trajectories, simulate
 Progress = Callable[[int, int], None]
 
 
-def output_path(scene: Scene, out: str | os.PathLike | None = None, fmt: str | None = None) -> Path:
-    """``-o`` if given, else the scene's ``output``, else ``outputs/<scene name>.<fmt or gif>``."""
+def output_path(scene: Scene, out: str | os.PathLike | None = None, fmt: str | None = None,
+                root: str | os.PathLike | None = None) -> Path:
+    """``-o`` if given, else the scene's ``output`` (see ``scene_output``), else ``outputs/<scene name>.<fmt or
+    gif>`` in the current folder."""
     if out is not None:
         path = Path(out)
     elif scene.output:
-        path = Path(scene.output)
+        path = scene_output(scene, root)
     else:
         path = Path("outputs") / f"{scene.name}.{fmt or 'gif'}"
     if fmt and path.suffix.lower().lstrip(".") != fmt:
         path = path.with_suffix(f".{fmt}")
     return path
+
+
+def scene_output(scene: Scene, root: str | os.PathLike | None = None) -> Path:
+    """Where a scene's own ``output`` points: relative to the scene file's folder (the current folder for a
+    scene built in code), and it must stay inside ``root`` (the folder being rendered; default: the scene's
+    folder) or the current folder, symlinks followed, so that rendering a downloaded folder of scenes cannot
+    write anywhere else. Given as a path relative to the current folder when it is inside it."""
+    base = Path(scene.source).parent if scene.source else Path(".")
+    wanted = base / scene.output
+    real = os.path.realpath(wanted)
+    here = os.path.realpath(".")
+    roots = [os.path.realpath(root if root is not None else base), here]
+    if not any(_inside(real, r) for r in roots):
+        where = " and ".join(dict.fromkeys(_shown(r, here) for r in roots))
+        raise SceneError(f"'{scene.output}' leads to {real}, outside {where}; keep it inside, or give -o to write "
+                         "elsewhere", path="output", file=scene.source, line=scene.output_line)
+    parent = os.path.realpath(wanted.parent)
+    return Path(os.path.relpath(parent, here) if _inside(parent, here) else parent) / wanted.name
+
+
+def _inside(path: str, folder: str) -> bool:
+    return os.path.commonpath([path, folder]) == folder
+
+
+def _shown(folder: str, here: str) -> str:
+    if folder == here:
+        return "the current folder"
+    return f"{os.path.relpath(folder, here) if _inside(folder, here) else folder}/"
 
 
 def check_scale(scale: float | None) -> None:
@@ -59,41 +91,60 @@ def check_output(scene: Scene, path: Path, fmt: str | None = None, scale: float 
     raise SceneErrors(p.items)
 
 
+def check_budget(scene: Scene, scale: float | None) -> None:
+    """A ``--scale`` that overrides the scene's must keep the picture within the budget the scene was held to."""
+    if scale is not None:
+        found = budget.problems(scene, scale, scale_key="--scale")
+        if found:
+            raise SceneError(found[0][1], path=found[0][0], file=scene.source)
+
+
 def render_scene(scene: Scene | Trajectories, out: str | os.PathLike | None = None, fmt: str | None = None,
                  progress: Progress | None = None, scale: float | None = None,
-                 simulating: Progress | None = None) -> Path:
+                 simulating: Progress | None = None, limits: bool = True) -> Path:
     """Simulate (unless given trajectories) and render; returns the written path. ``scale`` overrides the
     scene's resolution multiplier. ``simulating(steps done, steps)`` and then ``progress(frames done, frames)``
-    follow the work."""
+    follow the work. The output is checked before any work (a regular file, or none yet); ``limits=False``
+    lets a ``scale`` exceed the work budget."""
     check_scale(scale)
+    if limits:
+        check_budget(scene.scene if isinstance(scene, Trajectories) else scene, scale)
     if scale is not None:
         scene = (replace(scene, scene=replace(scene.scene, scale=float(scale))) if isinstance(scene, Trajectories)
                  else replace(scene, scale=float(scale)))
     plain = scene.scene if isinstance(scene, Trajectories) else scene
     path = output_path(plain, out, fmt)
     check_output(plain, path, fmt)
+    writable_target(path)
     from .draw.animate import render  # lazy: matplotlib loads only when something is drawn (keeps `import optviz` light)
 
     traj = scene if isinstance(scene, Trajectories) else simulate(scene, progress=simulating)
     return render(traj, path, fmt, progress=progress)
 
 
-def scene_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
-    """Expand folders into the scene files under them (sorted, so output order is stable)."""
-    files: list[Path] = []
+def scene_sources(paths: Iterable[str | os.PathLike]) -> list[tuple[Path, Path]]:
+    """Each scene file under ``paths`` with the folder it was found in: a folder argument for the files under
+    it (sorted, so output order is stable), the file's own folder for a file argument."""
+    found: list[tuple[Path, Path]] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
-            if not found:
+            files = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+            if not files:
                 raise SceneError("no .yaml scene files in this folder", file=str(path))
-            files.extend(found)
+            found.extend((f, path) for f in files)
         else:
-            files.append(path)
-    return files
+            found.append((path, path.parent))
+    return found
+
+
+def scene_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
+    """Expand folders into the scene files under them (sorted, so output order is stable)."""
+    return [file for file, _ in scene_sources(paths)]
 
 
 def render_file(path: str | os.PathLike, out: str | os.PathLike | None = None, fmt: str | None = None,
-                progress: Progress | None = None, scale: float | None = None, plugins: Iterable = ()) -> Path:
+                progress: Progress | None = None, scale: float | None = None, plugins: Iterable = (),
+                limits: bool = True) -> Path:
     """Load (with ``plugins``, as a worker process must load them itself) and render a scene file."""
-    return render_scene(load(path, plugins), out, fmt, progress, scale)
+    return render_scene(load(path, plugins, limits=limits), out, fmt, progress, scale, limits=limits)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import unicodedata
 from dataclasses import dataclass
 from typing import Any, Iterable
 
@@ -125,6 +126,20 @@ def describe(value: Any) -> str:
     return repr(value)
 
 
+def unprintable(text: str, allowed: str = "\n\t") -> str | None:
+    """The first character of ``text`` that cannot be drawn or printed, described (a control character such as
+    an ANSI escape, or half of a UTF-16 surrogate pair); None when every character is fine."""
+    for c in text:
+        if c in allowed:
+            continue
+        category = unicodedata.category(c)
+        if category == "Cc":
+            return f"the control character U+{ord(c):04X}"
+        if category == "Cs":
+            return f"a lone surrogate U+{ord(c):04X} (not a character)"
+    return None
+
+
 def yaml_text(value: Any) -> str:
     """A value as a scene would write it: ``true``, ``[0.9, 0.999]``, ``0.001``."""
     if _is_bool(value):
@@ -228,7 +243,8 @@ class Field:
                 return [(key, f"must be a string, got {describe(value)}")]
             if len(value) > self.max_length:
                 return [(key, f"is too long ({len(value)} characters; the limit is {self.max_length})")]
-            return []
+            bad = unprintable(value)
+            return [(key, f"contains {bad}, which text in a scene cannot hold")] if bad else []
         if kind in ("pair", "int_pair"):
             if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__len__") or len(value) != 2:
                 return [(key, f"must be a list of two numbers, got {describe(value)}")]

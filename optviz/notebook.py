@@ -57,7 +57,7 @@ def _inline_page(page: str, name: str) -> str:
 
 
 def render(scene: Scene | Trajectories, out: str | os.PathLike | None = None, format: str | None = None,
-           scale: float | None = None) -> Animation:
+           scale: float | None = None, limits: bool = True) -> Animation:
     """Render a scene (or already simulated trajectories) to ``out``; default: the scene's own output path.
-    ``scale`` multiplies the resolution (text and lines scale along)."""
-    return Animation(Path(render_scene(scene, out, format, scale=scale)))
+    ``scale`` multiplies the resolution (text and lines scale along); ``limits=False`` lets it exceed the budget."""
+    return Animation(Path(render_scene(scene, out, format, scale=scale, limits=limits)))

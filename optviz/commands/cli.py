@@ -1,18 +1,24 @@
 """The `optviz` command: parses arguments and calls into the same flow as the Python API."""
 from __future__ import annotations
 
+import errno
 import os
+import re
+import signal
 import sys
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import click
 
 from .._version import __version__
+from ..atomic import USER_ERRNOS, writable_target
 from ..draw.writers import WRITERS
-from ..errors import SceneError
+from ..errors import SceneError, SceneErrors, problems_of
+from .parallel import ScenesFailed, outcomes, raise_failures, worker_pool
 
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130      # 128 + SIGINT, as shells report Ctrl-C
+EXIT_TERMINATED = 143       # 128 + SIGTERM
 
 plugin_option = click.option(
     "--plugin", "plugins", multiple=True, type=click.Path(dir_okay=False),
@@ -20,27 +26,84 @@ plugin_option = click.option(
          "A scene alone never imports a local file.")
 
 
+NO_LIMITS = click.option("--no-limits", "no_limits", is_flag=True,
+                         help="Lift the work budget (points, pixels, frames) for scenes you mean to be huge.")
+
+#: Characters a terminal acts on instead of showing: C0/C1 controls (ANSI escapes start with ESC), bidi
+#: overrides that reorder what is shown, and lone surrogates (which cannot even be encoded).
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def printable(text: str) -> str:
+    """``text`` with every character a terminal would act on written as an escape (``\\x1b``), so that a
+    value from a scene file can be shown but never drive the terminal."""
+    return _UNSAFE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
+                       else f"\\u{ord(m.group()):04x}", text)
+
+
+def say(text: str, err: bool = False) -> None:
+    """Print each line of ``text`` (values from scenes included) made safe for a terminal."""
+    for line in str(text).splitlines() or [""]:
+        click.echo(printable(line), err=err)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread so that it unwinds (deleting temporary files) like Ctrl-C."""
+
+
+def _terminate(signum, frame):
+    raise Terminated()
+
+
 class _Group(click.Group):
-    """Turns user errors into one line and exit 2, and anything unexpected into one line and exit 1."""
+    """Turns user errors into one line and exit 2, and anything unexpected into one line and exit 1.
+    Ctrl-C exits 130 and SIGTERM 143, after the work in progress is stopped and its temporary files removed."""
 
     def invoke(self, ctx: click.Context):
+        try:
+            previous = signal.signal(signal.SIGTERM, _terminate)
+            installed = True
+        except ValueError:      # not the main thread (an embedding application): leave signals alone
+            installed = False
         try:
             return super().invoke(ctx)
         except SceneError as exc:
             for line in str(exc).splitlines():
-                click.echo(f"error: {line}", err=True)
+                say(f"error: {line}", err=True)
+            ctx.exit(EXIT_BAD_INPUT)
+        except OSError as exc:
+            if exc.errno not in USER_ERRNOS:    # a full disk or a read-only folder is the user's situation
+                _internal(ctx, exc)
+            where = f"{exc.filename}: " if exc.filename else ""
+            say(f"error: {where}{exc.strerror or exc} ({errno.errorcode.get(exc.errno, '')})", err=True)
             ctx.exit(EXIT_BAD_INPUT)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
+        except Terminated:
+            say("terminated", err=True)
+            ctx.exit(EXIT_TERMINATED)
         except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
-            ctx.exit(130)
-        except Exception as exc:  # a bug: say so plainly; OPTVIZ_DEBUG=1 shows the traceback
-            if os.environ.get("OPTVIZ_DEBUG"):
-                raise
-            click.echo(f"internal error: {type(exc).__name__}: {exc} (set OPTVIZ_DEBUG=1 for a traceback "
-                       "and please report it)", err=True)
+            say("interrupted", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
+        except ScenesFailed as exc:
+            for line in exc.lines:
+                say(line, err=True)
+            say("(set OPTVIZ_DEBUG=1 and render the scene alone for a traceback, and please report it)", err=True)
             ctx.exit(1)
+        except Exception as exc:
+            _internal(ctx, exc)
+        finally:
+            if installed:
+                signal.signal(signal.SIGTERM, previous)
+
+
+def _internal(ctx: click.Context, exc: Exception) -> None:
+    """A bug: say so plainly and exit 1; OPTVIZ_DEBUG=1 shows the traceback instead."""
+    if os.environ.get("OPTVIZ_DEBUG"):
+        raise exc
+    say(f"internal error: {type(exc).__name__}: {exc} (set OPTVIZ_DEBUG=1 for a traceback and please report it)",
+        err=True)
+    ctx.exit(1)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -74,12 +137,15 @@ def main() -> None:
               "scale along, e.g. 2 for print or high-DPI screens.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no 'wrote' lines.")
 @plugin_option
+@NO_LIMITS
 def render(scenes: tuple[str, ...], out: str | None, fmt: str | None, jobs: int, scale: float | None,
-           quiet: bool, plugins: tuple[str, ...]) -> None:
+           quiet: bool, plugins: tuple[str, ...], no_limits: bool) -> None:
     """Render SCENES (files or folders of .yaml) to animations.
 
     \b
-    The output is -o, else the scene's `output`, else outputs/<scene name>.gif.
+    The output is -o, else the scene's `output` (relative to the scene file, and inside the folder being
+    rendered or the current folder), else outputs/<scene name>.gif. Every scene and output is checked before
+    anything renders; a scene that fails then is reported after the others are done.
     Examples:
       optviz render configs/blog/adam-beale.yaml
       optviz render configs/blog -j 2
@@ -87,36 +153,85 @@ def render(scenes: tuple[str, ...], out: str | None, fmt: str | None, jobs: int,
       optviz render my-scene.yaml --plugin my_optimizers.py
     """
     # lazy: a command imports only what it uses, so `optviz --help` and completion stay fast
-    from ..api import check_output, check_scale, output_path, render_file, render_scene, scene_files
-    from ..scenes.load import load
+    from ..api import check_scale, render_file, render_scene, scene_sources
 
     check_scale(scale)
-    files = scene_files(scenes)
-    loaded = [load(f, plugins) for f in files]  # every scene is validated before any rendering starts
-    several = len(loaded) > 1
-    targets = [output_path(s, Path(out) / f"{s.name}.{fmt or 'gif'}" if (out and several) else out, fmt)
-               for s in loaded]
-    for f, s, target in zip(files, loaded, targets):
-        check_output(s, target, fmt, scale, file=f)
+    limits = not no_limits
+    sources = scene_sources(scenes)
+    files = [f for f, _ in sources]
+    loaded = _load_all(files, plugins, limits)   # every scene is validated before any rendering starts
+    targets = _targets(loaded, sources, out, fmt, scale, limits)
     show_bar = not quiet and sys.stderr.isatty()
-    if jobs == 1 or not several:
-        for scene, target in zip(loaded, targets):
+    failures: list[tuple[str, BaseException]] = []
+    if jobs == 1 or len(loaded) == 1:
+        for file, scene, target in zip(files, loaded, targets):
             bar = _ProgressBar(scene.name) if show_bar else None
             try:
-                path = render_scene(scene, target, fmt, bar, scale=scale, simulating=bar.simulating if bar else None)
+                path = render_scene(scene, target, fmt, bar, scale=scale, simulating=bar.simulating if bar else None,
+                                    limits=limits)
+            except SceneError as exc:   # the user's situation (a full disk): the other scenes still render
+                failures.append((str(file), exc))
+                continue
             finally:
                 if bar:
                     bar.close()
             if not quiet:
-                click.echo(f"wrote {path}", err=True)
-        return
-    with ProcessPoolExecutor(max_workers=jobs) as pool:  # scenes hold closures: workers load their own file
-        futures = [pool.submit(render_file, f, target, fmt, scale=scale, plugins=plugins)
-                   for f, target in zip(files, targets)]
-        for future in futures:
-            path = future.result()
-            if not quiet:
-                click.echo(f"wrote {path}", err=True)
+                say(f"wrote {path}", err=True)
+    else:
+        calls = [(f, target, fmt, None, scale, plugins, limits) for f, target in zip(files, targets)]
+        with worker_pool(min(jobs, len(calls))) as pool:  # scenes hold closures: workers load their own file
+            for file, (path, error) in zip(files, outcomes(pool, render_file, calls)):
+                if error is not None:
+                    failures.append((str(file), error))
+                elif not quiet:
+                    say(f"wrote {path}", err=True)
+    raise_failures(failures)
+
+
+def _load_all(files: list[Path], plugins: tuple[str, ...], limits: bool) -> list:
+    """Every scene, or one SceneErrors with the problems of all of them."""
+    from ..scenes.load import load  # lazy: a command imports only what it uses
+
+    loaded, problems = [], []
+    for file in files:
+        try:
+            loaded.append(load(file, plugins, limits=limits))
+        except SceneError as exc:
+            problems.extend(problems_of(exc))
+    if problems:
+        raise SceneErrors(problems)
+    return loaded
+
+
+def _targets(loaded: list, sources: list[tuple[Path, Path]], out: str | None, fmt: str | None,
+             scale: float | None, limits: bool) -> list[Path]:
+    """Each scene's output, checked before any work: inside the folder being rendered (or the current one)
+    unless -o says otherwise, a regular file or nothing yet, one its format can show the scene in, within
+    budget at ``scale``, and no two scenes writing the same file."""
+    from ..api import check_budget, check_output, output_path  # lazy: a command imports only what it uses
+
+    several = len(loaded) > 1
+    targets, problems = [], []
+    writers: dict[str, list[str]] = {}
+    for scene, (file, root) in zip(loaded, sources):
+        try:
+            target = output_path(scene, Path(out) / f"{scene.name}.{fmt or 'gif'}" if (out and several) else out,
+                                 fmt, root=root)
+            writers.setdefault(os.path.realpath(writable_target(target)), []).append(str(file))
+            check_output(scene, target, fmt, scale, file=file)
+            if limits:
+                check_budget(scene, scale)
+        except SceneError as exc:
+            problems.extend(problems_of(exc))
+            target = None
+        targets.append(target)
+    for real, files in writers.items():
+        if len(files) > 1:
+            problems.append(SceneError(f"{' and '.join(files)} would all write {os.path.relpath(real)}; render "
+                                       "them separately or give each its own output", path="output"))
+    if problems:
+        raise SceneErrors(problems)
+    return targets
 
 
 class _ProgressBar:
@@ -156,7 +271,8 @@ class _ProgressBar:
 @click.argument("scene", type=click.Path())
 @click.option("-o", "--output", "out", type=click.Path(), help="Write here (.json or .csv); default: JSON on stdout.")
 @plugin_option
-def trace(scene: str, out: str | None, plugins: tuple[str, ...]) -> None:
+@NO_LIMITS
+def trace(scene: str, out: str | None, plugins: tuple[str, ...], no_limits: bool) -> None:
     """Compute SCENE's trajectories and write them as JSON or CSV.
 
     \b
@@ -177,7 +293,10 @@ def trace(scene: str, out: str | None, plugins: tuple[str, ...]) -> None:
         fmt = Path(out).suffix.lower().lstrip(".")
         if fmt not in ("json", "csv"):
             raise SceneError(f"trace writes .json or .csv, not '{Path(out).suffix or out}'", path="--output")
-    traj = simulate(load(scene, plugins))
+    loaded = load(scene, plugins, limits=not no_limits)
+    if out is not None:
+        writable_target(out)
+    traj = simulate(loaded)
     text = to_csv(traj) if fmt == "csv" else to_json(traj)
     if out is None:
         click.echo(text, nl=False)
@@ -189,34 +308,53 @@ def trace(scene: str, out: str | None, plugins: tuple[str, ...]) -> None:
 @click.argument("scenes", nargs=-1, required=True, type=click.Path())
 @click.option("-q", "--quiet", is_flag=True, help="Print only problems.")
 @plugin_option
-def validate(scenes: tuple[str, ...], quiet: bool, plugins: tuple[str, ...]) -> None:
+@NO_LIMITS
+def validate(scenes: tuple[str, ...], quiet: bool, plugins: tuple[str, ...], no_limits: bool) -> None:
     """Check SCENES (files or folders) and report every problem, one per line.
 
     \b
+    A scene whose work exceeds the budget is a problem too, unless --no-limits.
     Exit code 0 when all are valid, 2 otherwise (also for a scene naming a torch optimizer whose package is not
-    installed here).
+    installed here), 1 if optviz itself failed on one (the others are still checked).
     Example:
       optviz validate configs/
     """
     # lazy: a command imports only what it uses, so `optviz --help` and completion stay fast
-    from ..api import scene_files
     from ..scenes.load import load
     from ..maths.torch_bridge import load_plugins
 
     load_plugins(plugins)
-    bad = 0
-    for path in scene_files(scenes):
+    bad = broken = 0
+    for path in _each_scene(scenes):
+        if isinstance(path, SceneError):    # a folder without scenes
+            bad += 1
+            say(f"error: {path}", err=True)
+            continue
         try:
-            load(path)
+            load(path, limits=not no_limits)
         except SceneError as exc:
             bad += 1
             for line in str(exc).splitlines():
-                click.echo(f"error: {line}", err=True)
+                say(f"error: {line}", err=True)
+        except Exception as exc:  # a bug, in one file: the others are still checked
+            broken += 1
+            say(f"internal error: {path}: {type(exc).__name__}: {exc} (please report it)", err=True)
         else:
             if not quiet:
-                click.echo(f"ok: {path}")
-    if bad:
-        raise click.exceptions.Exit(EXIT_BAD_INPUT)
+                say(f"ok: {path}")
+    if bad or broken:
+        raise click.exceptions.Exit(1 if broken else EXIT_BAD_INPUT)
+
+
+def _each_scene(paths: tuple[str, ...]):
+    """The scene files under each path, or the SceneError of a path that has none, in order."""
+    from ..api import scene_files  # lazy: a command imports only what it uses
+
+    for path in paths:
+        try:
+            yield from scene_files([path])
+        except SceneError as exc:
+            yield exc
 
 
 @main.command("list")
@@ -242,7 +380,7 @@ def list_(what: str, module: str | None, plugins: tuple[str, ...]) -> None:
         if what != "optimizers":
             raise click.UsageError("--module lists optimizers: optviz list optimizers --module MODULE")
         load_plugins(plugins)
-        click.echo(describe_module(module))
+        say(describe_module(module))
         return
     click.echo(describe_functions() if what == "functions" else describe_optimizers())
 
@@ -280,8 +418,9 @@ def schema(out: str | None) -> None:
 @click.option("--distance", type=float, help="Target distance for initial-speed (default: from the scene, the "
               "pace that would reach the nearest minimum in an eighth of the steps).")
 @plugin_option
+@NO_LIMITS
 def tune(scene: str, out: str | None, objective: str, k: int, distance: float | None,
-         plugins: tuple[str, ...]) -> None:
+         plugins: tuple[str, ...], no_limits: bool) -> None:
     """Find a learning rate per optimizer and write a tuned copy of SCENE.
 
     \b
@@ -291,19 +430,17 @@ def tune(scene: str, out: str | None, objective: str, k: int, distance: float | 
       optviz tune configs/rosenbrock.yaml --objective initial-speed -k 5 -o fair.yaml
     """
     # lazy: a command imports only what it uses, so `optviz --help` and completion stay fast
-    from ..scenes.load import load
-    from .tune import tune_file
+    from .tune import output_note, tune_file
     from ..maths.torch_bridge import load_plugins
 
     load_plugins(plugins)
-    result = tune_file(scene, out, objective=objective, k=k, distance=distance)
-    click.echo(result.table)
+    result = tune_file(scene, out, objective=objective, k=k, distance=distance, limits=not no_limits)
+    say(result.table)
     if result.output is not None:
-        click.echo(f"wrote {result.output}", err=True)
-        shared = load(scene).output
-        if shared is not None and load(result.output).output == shared:
-            click.echo(f"note: the tuned scene renders to the same file as the original ({shared}); "
-                       "change its `output:` to keep both", err=True)
+        say(f"wrote {result.output}", err=True)
+        note = output_note(scene, result.output)
+        if note:
+            say(f"note: {note}", err=True)
 
 
 @main.command()
@@ -315,19 +452,26 @@ def tune(scene: str, out: str | None, objective: str, k: int, distance: float | 
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.option("--force", is_flag=True, help="Re-render scenes even when their output is up to date.")
 @plugin_option
-def gallery(folder: str, out: str, jobs: int, quiet: bool, force: bool, plugins: tuple[str, ...]) -> None:
+@NO_LIMITS
+def gallery(folder: str, out: str, jobs: int, quiet: bool, force: bool, plugins: tuple[str, ...],
+            no_limits: bool) -> None:
     """Render every scene under FOLDER and write a gallery page, OUT/index.html.
 
     \b
     Scenes whose output is newer than the scene and this optviz version are skipped, and so, with a note on the
-    page, are scenes naming torch optimizers whose package is not installed here.
+    page, are scenes naming torch optimizers whose package is not installed here. A scene that is a symlink to
+    a file outside FOLDER is not published (its text would be on the page).
     Example:
       optviz gallery configs -o outputs -j 2
     """
     # lazy: a command imports only what it uses, so `optviz --help` and completion stay fast
     from .gallery import build_gallery
 
-    build_gallery(folder, out, jobs=jobs, echo=None if quiet else click.echo, force=force, plugins=plugins)
+    result = build_gallery(folder, out, jobs=jobs, echo=None if quiet else say, force=force, plugins=plugins,
+                           limits=not no_limits)
+    if quiet:
+        for note in result.notes:
+            say(note, err=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,13 +8,13 @@ shows the image an earlier render left, if any.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import html
 import json
 import os
 import re
 import shlex
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -22,13 +22,14 @@ from urllib.parse import quote
 
 from .. import api
 from .. import _version
-from ..atomic import write_bytes_atomic
+from ..atomic import writable_target, write_bytes_atomic
 from ..draw.writers import WRITERS
 from ..errors import MissingDependency, SceneError, SceneErrors, problems_of
 from ..maths.torch_bridge import load_plugins
 from ..scenes.load import load
 from ..scenes.record import Scene
-from ..scenes.source import parse_yaml, read_text
+from ..scenes.source import decode, parse_yaml, read_bytes
+from .parallel import ScenesFailed, outcomes, raise_failures, worker_pool
 
 MANIFEST = ".gallery.json"
 INDEX = "index.html"
@@ -47,6 +48,7 @@ class GalleryResult:
     rendered: list[Path] = field(default_factory=list)
     skipped: list[Path] = field(default_factory=list)
     unavailable: list[Path] = field(default_factory=list)   # scene files needing a package not installed here
+    notes: list[str] = field(default_factory=list)          # scenes left off the page, and why
 
 
 @dataclass(frozen=True)
@@ -72,13 +74,16 @@ class _Entry:
 
 
 def build_gallery(scene_dir: str | os.PathLike = "configs", out_dir: str | os.PathLike = "outputs", jobs: int = 1,
-                  echo: Echo | None = None, force: bool = False, plugins: Iterable = ()) -> GalleryResult:
+                  echo: Echo | None = None, force: bool = False, plugins: Iterable = (),
+                  limits: bool = True) -> GalleryResult:
     """Render every scene under ``scene_dir`` to ``<out_dir>/<name>.gif`` and its interactive page
     ``<out_dir>/<name>.html``, and write ``<out_dir>/index.html`` linking both.
 
-    Scenes are all validated before anything renders. Images whose scene file and optviz version are unchanged
-    since they were made are kept (unless ``force``). ``jobs`` > 1 renders in that many processes. ``plugins``
-    are loaded first (and again by each worker), as for ``load``.
+    Scenes are all validated (and every output path checked) before anything renders. Images whose scene file
+    and optviz version are unchanged since they were made are kept (unless ``force``). ``jobs`` > 1 renders in
+    that many processes. ``plugins`` are loaded first (and again by each worker), as for ``load``. A scene file
+    that is a symlink to a file outside ``scene_dir`` is not published: the page would show that file's text.
+    ``limits=False`` lifts the work budget.
     """
     if jobs < 1:
         raise SceneError(f"jobs must be at least 1, got {jobs}", path="--jobs")
@@ -87,7 +92,9 @@ def build_gallery(scene_dir: str | os.PathLike = "configs", out_dir: str | os.Pa
     version = _version.__version__   # read per call: a test (or a reinstall) may change it
     say = echo or (lambda line: None)
     out = Path(out_dir)
-    entries = _entries(Path(scene_dir), out)
+    entries, notes = _entries(Path(scene_dir), out, limits)
+    for note in notes:
+        say(note)
     out.mkdir(parents=True, exist_ok=True)
     manifest_path = out / MANIFEST
     manifest = _read_manifest(manifest_path)
@@ -106,41 +113,48 @@ def build_gallery(scene_dir: str | os.PathLike = "configs", out_dir: str | os.Pa
             todo.append(entry)
 
     rendered: list[Path] = []
-    failures: list[BaseException] = []
-    for entry, error in _render_all(todo, jobs, plugins):
-        if error is not None:
-            failures.append(error)
-            continue
-        manifest[entry.image.name] = entry.record(version)
-        _write_manifest(manifest_path, manifest)
-        rendered.append(entry.image)
-        say(f"rendered {entry.image}")
-    if failures:
-        _raise(failures)
+    failures: list[tuple[str, BaseException]] = []
+    with contextlib.closing(_render_all(todo, jobs, plugins, limits)) as results:   # closed at once on Ctrl-C
+        for entry, error in results:
+            if error is not None:
+                failures.append((str(entry.path), error))
+                continue
+            manifest[entry.image.name] = entry.record(version)
+            _write_manifest(manifest_path, manifest)
+            rendered.append(entry.image)
+            say(f"rendered {entry.image}")
+    raise_failures(failures)
 
     index = out / INDEX
     write_bytes_atomic(index, page(entries, version).encode("utf-8"))
     say(f"wrote {index}")
-    return GalleryResult(index=index, rendered=rendered, skipped=skipped, unavailable=unavailable)
+    return GalleryResult(index=index, rendered=rendered, skipped=skipped, unavailable=unavailable, notes=notes)
 
 
-def _entries(scene_dir: Path, out: Path) -> list[_Entry]:
-    """Load and validate every scene (reporting all problems at once) and give each a unique image name."""
+def _entries(scene_dir: Path, out: Path, limits: bool = True) -> tuple[list[_Entry], list[str]]:
+    """Load and validate every scene and check its output paths (reporting all problems at once: one bad scene
+    does not stop the others being checked), and give each a unique image name. Also returns a note for each
+    scene left out because it is a symlink to a file outside ``scene_dir``."""
     files = api.scene_files([scene_dir])
     root = scene_dir if scene_dir.is_dir() else scene_dir.parent
-    loaded, problems = [], []
+    inside = os.path.realpath(root)
+    loaded, problems, broken, notes = [], [], [], []
     for path in files:
+        target = os.path.realpath(path)
+        if os.path.commonpath([target, inside]) != inside:
+            notes.append(f"not published: {path} is a symlink to {target}, outside {root}")
+            continue
         needs = ""
         try:
+            raw = read_bytes(path)
+            text = decode(raw, str(path))
             try:
-                scene = load(path)
+                scene = load(path, limits=limits)
             except SceneError as exc:
                 found = problems_of(exc)
                 if not all(isinstance(e, MissingDependency) for e in found):
                     raise
                 scene, needs = None, "; ".join(dict.fromkeys(e.message for e in found))
-            raw = path.read_bytes()
-            text = read_text(path)
             mtime_ns = path.stat().st_mtime_ns
         except SceneError as exc:
             problems.extend(problems_of(exc))
@@ -148,15 +162,28 @@ def _entries(scene_dir: Path, out: Path) -> list[_Entry]:
         except OSError as exc:
             problems.append(SceneError(f"cannot read: {exc.strerror or exc}", file=str(path)))
             continue
+        except Exception as exc:  # a bug, in one scene: the others are still checked
+            broken.append(f"internal error: {path}: {type(exc).__name__}: {exc}")
+            continue
         folder = path.parent.relative_to(root).as_posix()
         loaded.append((path, scene, text, hashlib.sha256(raw).hexdigest(), mtime_ns, "" if folder == "." else folder,
                        needs))
-    if problems:
-        raise SceneErrors(problems)
     names = _unique_names([(scene.name if scene else path.stem, folder) for path, scene, *_, folder, _ in loaded],
                           root.resolve().name or "scenes", taken={Path(INDEX).stem})
-    return [_Entry(path, scene, text, digest, mtime_ns, folder, out / f"{name}.gif", needs)
-            for (path, scene, text, digest, mtime_ns, folder, needs), name in zip(loaded, names)]
+    entries = [_Entry(path, scene, text, digest, mtime_ns, folder, out / f"{name}.gif", needs)
+               for (path, scene, text, digest, mtime_ns, folder, needs), name in zip(loaded, names)]
+    for entry in entries:
+        for made in (entry.image, entry.player):
+            try:
+                if made is not None:
+                    writable_target(made)
+            except SceneError as exc:
+                problems.extend(problems_of(exc))
+    if broken:
+        raise ScenesFailed([f"error: {line}" for p in problems for line in str(p).splitlines()] + broken)
+    if problems:
+        raise SceneErrors(problems)
+    return entries, notes
 
 
 def _unique_names(items: list[tuple[str, str]], root_name: str, taken: set[str] = frozenset()) -> list[str]:
@@ -200,43 +227,30 @@ def _write_manifest(path: Path, outputs: dict) -> None:
     write_bytes_atomic(path, text.encode("utf-8"))
 
 
-def _render_all(todo: list[_Entry], jobs: int, plugins: list[str]):
-    """Yield (entry, error or None) in scene order; every render is attempted even if one fails."""
+def _render_all(todo: list[_Entry], jobs: int, plugins: list[str], limits: bool = True):
+    """Yield (entry, error or None) in scene order; every render is attempted even if one fails. Ctrl-C (or
+    SIGTERM in the CLI) stops the workers at once (``parallel.worker_pool``)."""
     if jobs == 1 or len(todo) < 2:
         for entry in todo:
             try:
-                _render_one(str(entry.path), str(entry.image), entry.player and str(entry.player), plugins)
+                _render_one(str(entry.path), str(entry.image), entry.player and str(entry.player), plugins, limits)
             except Exception as exc:
                 yield entry, exc
             else:
                 yield entry, None
         return
-    pool = ProcessPoolExecutor(max_workers=min(jobs, len(todo)))
-    try:  # scenes hold closures, so each worker loads its own file by path
-        futures: list[Future] = [pool.submit(_render_one, str(e.path), str(e.image), e.player and str(e.player),
-                                             plugins)
-                                 for e in todo]
-        for entry, future in zip(todo, futures):
-            error = future.exception()
+    calls = [(str(e.path), str(e.image), e.player and str(e.player), plugins, limits) for e in todo]
+    with worker_pool(min(jobs, len(todo))) as pool:  # scenes hold closures, so each worker loads its own file
+        for entry, (_, error) in zip(todo, outcomes(pool, _render_one, calls)):
             yield entry, error
-    except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    pool.shutdown()
 
 
-def _render_one(scene: str, image: str, player: str | None, plugins: list[str]) -> None:
+def _render_one(scene: str, image: str, player: str | None, plugins: list[str], limits: bool = True) -> None:
     load_plugins(plugins)       # again in a worker process, which starts without them
-    api.render_file(scene, image, "gif")
+    lifted = {} if limits else {"limits": False}
+    api.render_file(scene, image, "gif", **lifted)
     if player is not None:
-        api.render_file(scene, player, "html")
-
-
-def _raise(failures: list[BaseException]) -> None:
-    for exc in failures:
-        if not isinstance(exc, SceneError):
-            raise exc
-    raise SceneErrors([p for exc in failures for p in problems_of(exc)])
+        api.render_file(scene, player, "html", **lifted)
 
 
 # -- the page -------------------------------------------------------------------------------------------------

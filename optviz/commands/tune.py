@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import os
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -39,9 +40,11 @@ import numpy as np
 import yaml
 
 from .._version import __version__
-from ..atomic import write_bytes_atomic
+from ..api import scene_output
+from ..atomic import writable_target, write_bytes_atomic
 from ..errors import SceneError
-from ..scenes.load import scene_from_data
+from ..scenes import budget
+from ..scenes.load import load, scene_from_data
 from ..scenes.record import RunSpec, Scene, scene_entries
 from ..scenes.source import _Loader, parse_yaml, read_text
 from ..maths.torch_bridge import is_dotted
@@ -85,21 +88,26 @@ def default_output(path: str | Path) -> Path:
 
 
 def tune_file(path: str | Path, out: str | Path | None = None, objective: str = "final-loss", k: int = 10,
-              distance: float | None = None, write: bool = True) -> TuneResult:
+              distance: float | None = None, write: bool = True, limits: bool = True) -> TuneResult:
     """Tune every optimizer entry of the scene at ``path`` and (with ``write``) save the result to ``out``
-    (default: ``default_output(path)``). The new text is loaded and checked before anything is written."""
+    (default: ``default_output(path)``). The new text is loaded and checked before anything is written.
+    ``limits=False`` lifts the work budget (the scene's, and tuning's own, which counts every candidate)."""
     _check_options(objective, k, distance)
     path = Path(path)
     out = Path(out) if out is not None else default_output(path)
     text = read_text(path)
     data, lines = parse_yaml(text, file=str(path))
-    scene = scene_from_data(data, lines=lines, file=str(path), name=path.stem)
+    scene = scene_from_data(data, lines=lines, file=str(path), name=path.stem, limits=limits)
     entries = _entries(scene, data)
     if objective == "initial-speed":
         short = min(entries, key=lambda e: e.spec.steps)
         if k > short.spec.steps:
             raise SceneError(f"must be at most the scene's steps ({short.spec.steps} for {short.label}), got {k}",
                              path="--k")
+    if limits:
+        _check_budget(entries, objective, k, str(path))
+    if write:
+        writable_target(out)
 
     target, why = distance, "given"
     if objective == "initial-speed" and distance is None:
@@ -117,11 +125,54 @@ def tune_file(path: str | Path, out: str | Path | None = None, objective: str = 
     changed = {e.index: _fmt(r.new_lr) for e, r in zip(entries, rows) if r.new_lr != e.old_lr}
     header = _header(objective, k, target, why, path.name, distance is not None)
     new_text = _rewrite(text, changed, objective, header)
-    _verify(new_text, data, [r.new_lr for r in rows], out)
+    _verify(new_text, data, [r.new_lr for r in rows], out, limits)
     table = _table(rows, objective, k, target)
     if write:
         write_bytes_atomic(out, new_text.encode())
     return TuneResult(rows=tuple(rows), text=new_text, table=table, output=out if write else None)
+
+
+def _candidates(entry: _Entry, objective: str) -> tuple[int, int]:
+    """About how many candidate lrs tuning ``entry`` simulates over all its steps, and over the first k: the
+    searches below, counted from the same constants (final-loss scores each lr at MARGIN times it as well)."""
+    grid = len(_log_grid(*_search_range(entry)))
+    if objective == "final-loss":
+        return 2 * (grid + 1 + 2 * (2 * REFINE + 1)) + 1, 0
+    return 2, grid + SPEED_ROUNDS * REFINE + len(_roundings(entry.old_lr))
+
+
+SPEED_ROUNDS = 6    # finer grids the speed search takes from one grid step (10**(1/8)) to SPEED_RTOL / 10
+
+
+def _check_budget(entries: list[_Entry], objective: str, k: int, file: str) -> None:
+    """Tuning multiplies a scene's work by its candidate lrs: the total must fit ``budget.MAX_TUNE_POINTS``."""
+    points, most = 0, 0
+    for entry in entries:
+        full, first = _candidates(entry, objective)
+        points += len(entry.runs) * (full * (entry.spec.steps + 1) + first * (k + 1))
+        most = max(most, full + first)
+    problem = budget.tune_problem(points, f"about {most} learning rates per optimizer ({objective})")
+    if problem:
+        raise SceneError(problem, path="steps", file=file)
+
+
+def output_note(original: str | Path, tuned: str | Path) -> str | None:
+    """What to tell about where the tuned scene renders: ``output:`` is relative to the scene file, so a
+    tuned copy in the same folder renders over the original's picture, and one elsewhere renders elsewhere."""
+    first, second = load(original, limits=False), load(tuned, limits=False)
+    if first.output is None:
+        return None
+    before, after = (os.path.realpath(Path(s.source).parent / s.output) for s in (first, second))
+    if after == before:
+        return (f"the tuned scene renders to the same file as the original ({first.output}); change its "
+                "`output:` to keep both")
+    try:
+        shown = scene_output(second)
+    except SceneError:
+        return (f"the tuned scene's `output: {second.output}` is relative to its own folder, from where it leads "
+                "outside; change it, or render the tuned scene with -o")
+    return (f"the tuned scene's `output:` is relative to its own folder, so it renders to {shown}, not to the "
+            "original's file; change it if you meant the same file")
 
 
 def _check_options(objective: Any, k: Any, distance: Any) -> None:
@@ -613,11 +664,11 @@ def _content_ends(text: str, starts: list[int], ends: list[int]) -> tuple[list[i
     return content_end, inside
 
 
-def _verify(text: str, old_data: dict, lrs: list[float], out: Path) -> None:
+def _verify(text: str, old_data: dict, lrs: list[float], out: Path, limits: bool = True) -> None:
     """The new text must load, give exactly the tuned lrs, and differ from the old scene in nothing else."""
     try:
         data, lines = parse_yaml(text, file=str(out))
-        scene = scene_from_data(data, lines=lines, file=str(out), name=out.stem)
+        scene = scene_from_data(data, lines=lines, file=str(out), name=out.stem, limits=limits)
     except SceneError as exc:
         raise SceneError(f"the tuned scene would not load ({str(exc).splitlines()[0]}); nothing was written",
                          path="optimizers") from None

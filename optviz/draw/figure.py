@@ -459,7 +459,8 @@ def _surface_panel(fig: Figure, box, scene, levels: Levels, pic: Picture, style:
                     alpha=0.9)
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
-    zmin, zmax = float(np.nanmin(Z)), float(np.nanmax(Z))
+    finite = Z[np.isfinite(Z)]     # a view where the function overflows everywhere has no heights at all
+    zmin, zmax = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
     ax.set_zlim(zmin, zmax if zmax > zmin else zmin + 1)
     ax.set_zlabel(r"$\log_{10}$ loss" if levels.log and levels.base == 0 else
                   r"$\log_{10}(f - f_{min})$" if levels.log else "loss", fontsize=8)

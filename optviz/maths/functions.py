@@ -135,7 +135,7 @@ def _times(c: float, term: str) -> str:
     if c == 1:
         return term
     inv = 1.0 / c
-    if c > 0 and inv == round(inv) and abs(inv) < 1e15:
+    if c > 0 and abs(inv) < 1e15 and inv == round(inv):
         return f"{term}/{int(round(inv))}"
     return f"{_num(c)}*{term}"
 

@@ -13,6 +13,8 @@ MAX_STEPS = 100_000
 MAX_RUNS = 64
 MAX_STARTS = 2000
 MAX_SWEEP = 256     # runs one swept entry makes (a grid: the product of its value counts)
+VIEW_LIMIT = 1e300          # |xlim|, |ylim| at most this: the view's width must stay a finite float
+MIN_FPS = 0.01              # 100 s a frame; slower cannot be stored in a GIF (655 s at most) or told apart
 LEGEND_LOCS = ("auto", "best", "upper right", "upper left", "lower left", "lower right", "right", "center left",
                "center right", "lower center", "upper center", "center", "none")
 PANELS = ("loss", "surface")
@@ -25,8 +27,10 @@ SCENE_KEYS: dict[str, Field] = {f.name: f for f in (
     Field("start", None, "pair", shown="the function's start", help="default start [x, y] for every optimizer"),
     Field("steps", 100, "int", minimum=1, maximum=MAX_STEPS,
           help=f"optimizer steps for every run (1..{MAX_STEPS})"),
-    Field("xlim", None, "pair", increasing=True, shown="the function's view", help="x range of the view [low, high]"),
-    Field("ylim", None, "pair", increasing=True, shown="the function's view", help="y range of the view [low, high]"),
+    Field("xlim", None, "pair", increasing=True, minimum=-VIEW_LIMIT, maximum=VIEW_LIMIT, shown="the function's view",
+          help="x range of the view [low, high]"),
+    Field("ylim", None, "pair", increasing=True, minimum=-VIEW_LIMIT, maximum=VIEW_LIMIT, shown="the function's view",
+          help="y range of the view [low, high]"),
     Field("starts", None, "custom",
           help="many starts for every optimizer: [[x, y], ...], {random: N, seed: S} or {grid: [nx, ny]}"),
     Field("optimizers", REQUIRED, "custom", help=f"list of runs (1..{MAX_RUNS}); see the optimizer entry keys"),
@@ -35,7 +39,8 @@ SCENE_KEYS: dict[str, Field] = {f.name: f for f in (
     Field("minibatch", None, "custom",
           help="for data-term functions (least_squares): {size: 8, seed: 0} samples terms each step"),
     Field("output", None, "custom", shown="outputs/<scene name>.gif",
-          help="where `optviz render` writes (relative to the current folder); the extension picks the format"),
+          help="where `optviz render` writes, relative to the scene file (and inside its folder or the current "
+               "one); the extension picks the format"),
     Field("size", (720, 432), "int_pair", minimum=64, maximum=4096, help="picture size in pixels [width, height]"),
     Field("scale", 1.0, "float", minimum=0.25, maximum=8,
           help="resolution multiplier, text and lines scaling along (2: sharp on high-DPI screens and in print)"),

@@ -20,8 +20,8 @@ from ..maths.functions import FUNCTIONS, Objective, make_function
 from ..maths.minima import check_minimum, find_minima
 from ..maths.optimizers import OPTIMIZERS, other_names
 from ..maths.torch_bridge import is_dotted, load_plugins
-from . import checks, render_options, run_options
-from .keys import MAX_RUNS, MAX_SWEEP, RUN_KEYS, SCENE_KEYS
+from . import budget, checks, render_options, run_options
+from .keys import MAX_RUNS, MAX_SWEEP, RUN_KEYS, SCENE_KEYS, VIEW_LIMIT
 from .record import RunSpec, Scene
 from .run_options import POINT, SceneDefaults
 from .source import parse_yaml, read_text
@@ -33,33 +33,39 @@ __all__ = ["load", "scene", "scene_from_data", "SceneErrors"]
 MAX_TOTAL_RUNS = MAX_SWEEP
 
 
-def load(path: str | Path, plugins: Iterable[str | Path | ModuleType] = ()) -> Scene:
+def load(path: str | Path, plugins: Iterable[str | Path | ModuleType] = (), *, limits: bool = True) -> Scene:
     """Read and validate a scene file. Raises ``SceneErrors`` listing every problem found. ``plugins`` are Python
-    files (or modules) whose torch Optimizer subclasses the scene may name (``my_optimizers.MyAdam``)."""
+    files (or modules) whose torch Optimizer subclasses the scene may name (``my_optimizers.MyAdam``).
+    ``limits=False`` accepts a scene whose work exceeds the budget (``optviz.scenes.budget``)."""
     load_plugins(plugins)
     name = str(path)
     text = read_text(path)
     data, lines = parse_yaml(text, file=name)
-    return scene_from_data(data, lines=lines, file=name, name=Path(path).stem)
+    return scene_from_data(data, lines=lines, file=name, name=Path(path).stem, limits=limits)
 
 
-def scene(name: str = "scene", *, plugins: Iterable[str | Path | ModuleType] = (), **data: Any) -> Scene:
+def scene(name: str = "scene", *, plugins: Iterable[str | Path | ModuleType] = (), limits: bool = True,
+          **data: Any) -> Scene:
     """Build a scene in code from the same keys a file has, validated exactly like a file:
     ``optviz.scene(function="beale", optimizers=[{"name": "adam", "lr": 0.7}], steps=150)``.
-    ``function`` may also be an ``Objective`` (``optviz.make_function("rosenbrock", b=10)``); ``plugins`` as
-    for ``load``."""
+    ``function`` may also be an ``Objective`` (``optviz.make_function("rosenbrock", b=10)``); ``plugins`` and
+    ``limits`` as for ``load``."""
     load_plugins(plugins)
-    return scene_from_data(data, name=name)
+    return scene_from_data(data, name=name, limits=limits)
 
 
 def scene_from_data(data: Any, *, lines: dict[str, int] | None = None, file: str | None = None,
-                    name: str = "scene") -> Scene:
-    """Validate plain data (as from YAML or built in code) into a Scene."""
+                    name: str = "scene", limits: bool = True) -> Scene:
+    """Validate plain data (as from YAML or built in code) into a Scene; with ``limits``, its work must also
+    fit the budget."""
     p = Problems(lines, file)
     built = _scene(data, p, name)
+    if built is not None and not p and limits:
+        for key, message in budget.problems(built):
+            p.add(key, message)
     if p or built is None:
         raise SceneErrors(p.items or [SceneError("invalid scene", file=file)])
-    return built
+    return replace(built, source=file, output_line=p.line_of("output") if built.output else None)
 
 
 #: Keys written at the top level that belong in each optimizer entry.
@@ -136,7 +142,8 @@ def _function(value: Any, path: str, p: Problems) -> Objective | None:
         return None
 
 
-_FORMULA_VIEW = {"xlim": replace(POINT, increasing=True), "ylim": replace(POINT, increasing=True), "start": POINT}
+_FORMULA_VIEW = {"xlim": replace(POINT, increasing=True, minimum=-VIEW_LIMIT, maximum=VIEW_LIMIT),
+                 "ylim": replace(POINT, increasing=True, minimum=-VIEW_LIMIT, maximum=VIEW_LIMIT), "start": POINT}
 
 
 def _formula_function(value: dict, path: str, p: Problems) -> Objective | None:
@@ -288,7 +295,8 @@ def _run(entry: Any, path: str, p: Problems, defaults: SceneDefaults) -> tuple[l
             return None
         name, hp, display, cycled, before, hypers, swept, combos = found
 
-    label = RUN_KEYS["label"].check(entry.get("label", display), f"{path}.label", p)
+    label = render_options.drawable(RUN_KEYS["label"].check(entry.get("label", display), f"{path}.label", p),
+                                    f"{path}.label", p)
     color = render_options.color(entry["color"], f"{path}.color", p) if "color" in entry else None
     run_start = RUN_KEYS["start"].check(entry["start"], f"{path}.start", p) if "start" in entry else defaults.start
     run_steps = RUN_KEYS["steps"].check(entry["steps"], f"{path}.steps", p) if "steps" in entry else defaults.steps

@@ -58,6 +58,8 @@ class Scene:
     contour_greys: tuple[float, float] = (0.0, 0.9)   # style grey: lowest and highest level in view
     contour_width: float = 1.2           # points
     contour_grid: int = 250              # grid points per side for the contours
+    source: str | None = None            # the scene file (None: built in code); `output` is relative to its folder
+    output_line: int | None = None       # where `output` is in that file, for messages
 
 
 def scene_entries(runs: Sequence[RunSpec]) -> list[list[int]]:

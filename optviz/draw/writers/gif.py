@@ -19,6 +19,7 @@ from PIL import GifImagePlugin, Image
 from .base import Movie, Writer, register_writer
 
 COLORS = 64          # line art: contour greys, a few run colours and their antialiased edges
+MAX_DELAY = 0xFFFF   # the longest a GIF frame can be shown, in hundredths of a second (655.35 s)
 
 
 def make_palette(samples: Iterable[np.ndarray], keep: Iterable[tuple[int, int, int]] = (),
@@ -147,7 +148,7 @@ class GifStream:
             return
         (x, y), block, transparent, delay = self.pending
         packed = (1 << 2) | (1 if transparent else 0)          # disposal 1: leave the frame for the next
-        self.fp.write(b"!\xf9\x04" + struct.pack("<BHB", packed, min(delay, 0xFFFF),
+        self.fp.write(b"!\xf9\x04" + struct.pack("<BHB", packed, min(delay, MAX_DELAY),
                                                   self.transparent if transparent else 0) + b"\x00")
         h, w = block.shape
         self.fp.write(b"," + struct.pack("<HHHHB", x, y, w, h, 0))
@@ -166,11 +167,15 @@ def _bbox(mask: np.ndarray) -> tuple[int, int, int, int] | None:
 
 def delays(count: int, fps: float, pause: float) -> list[int]:
     """Per-frame delays in hundredths of a second whose running sum tracks ``fps`` exactly (rounding does not
-    drift), at least 2 (browsers slow shorter delays to 10), the last one held ``pause`` seconds longer."""
-    times = np.round(np.arange(count + 1) * 100.0 / fps).astype(int)
-    out = [max(int(d), 2) for d in np.diff(times)]
+    drift), at least 2 (browsers slow shorter delays to 10), the last one held ``pause`` seconds longer. No
+    delay exceeds what a GIF can store: a tiny fps gives the slowest GIF, never a wrapped-around fast one."""
+    if fps > 0 and 100.0 / fps < MAX_DELAY:
+        times = np.round(np.arange(count + 1) * 100.0 / fps).astype(int)
+    else:       # slower than a GIF can show: every frame gets the longest delay
+        times = np.arange(count + 1, dtype=int) * MAX_DELAY
+    out = [min(max(int(d), 2), MAX_DELAY) for d in np.diff(times)]
     if out:
-        out[-1] += int(round(pause * 100))
+        out[-1] = min(out[-1] + int(round(min(pause, MAX_DELAY / 100) * 100)), MAX_DELAY)
     return out
 
 
