@@ -46,6 +46,7 @@ from ..scenes.record import RunSpec, Scene, scene_entries
 from ..scenes.source import _Loader, parse_yaml, read_text
 from ..maths.torch_bridge import is_dotted
 from ..simulate import advance, advance_torch, lr_schedule, momentum_schedule
+from ..networks.spec import is_network
 
 OBJECTIVES = ("final-loss", "initial-speed")
 LR_RANGE = (1e-6, 1e2)      # searched, widened to take in the current lr
@@ -95,6 +96,9 @@ def tune_file(path: str | Path, out: str | Path | None = None, objective: str = 
     data, lines = parse_yaml(text, file=str(path))
     scene = scene_from_data(data, lines=lines, file=str(path), name=path.stem)
     entries = _entries(scene, data)
+    if is_network(scene.function):
+        from ..networks.tune import check_budget  # lazy: the network code imports torch
+        check_budget(scene.function.network, scene.runs, objective, k)
     if objective == "initial-speed":
         short = min(entries, key=lambda e: e.spec.steps)
         if k > short.spec.steps:
@@ -200,6 +204,9 @@ def _evaluate(scene: Scene, entry: _Entry, lrs, n: int, reduce: Reduce) -> np.nd
     starts = np.array([run.start for run in entry.runs], dtype=float)
     s = len(starts)
     schedule = np.stack([_lr_steps(entry, lr, n) for lr in lrs], axis=1)
+    if is_network(scene.function):  # the real loss and path length, in weight space
+        from ..networks.tune import evaluate  # lazy: the network code imports torch
+        return evaluate(scene.function.network, entry.runs, schedule, n, "path" if reduce is _path_length else "loss")
     exact = spec.noise is None and spec.minibatch is None
     per_call = max(1, MAX_POINTS // ((n + 1) * s)) if exact else 1
     torch_class = is_dotted(spec.optimizer)

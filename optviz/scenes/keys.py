@@ -59,7 +59,7 @@ SCENE_KEYS: dict[str, Field] = {f.name: f for f in (
     Field("contour_greys", (0.0, 0.9), "pair", minimum=0, maximum=1,
           help="style grey: the grey of the lowest and of the highest contour level in view (0 black, 1 white)"),
     Field("contour_width", 1.2, "float", exclusive_minimum=0, maximum=20, help="contour line width in points"),
-    Field("contour_grid", 250, "int", minimum=10, maximum=2000,
+    Field("contour_grid", None, "int", minimum=10, maximum=2000, shown="250 (a network's plane: 61)",
           help="points per side of the grid the contours are traced on (the post's: 111, every 0.1 over +-5.5)"),
 )}
 
