@@ -13,6 +13,7 @@ import pytest
 
 from optviz.commands.catalog import fill_readme
 from optviz.errors import MissingDependency, SceneError, problems_of
+from optviz.networks.spec import torch_available
 from optviz.scenes.load import scene_from_data
 from optviz.scenes.source import parse_yaml
 
@@ -59,6 +60,8 @@ COMMANDS = [line.split("  #")[0].strip() for body in blocks("console") for line 
 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_console_commands_run(workdir, command):
+    if "configs/networks/" in command and not torch_available():
+        pytest.skip("network scenes need torch, which is not installed here")
     args = shlex.split(command)
     proc = subprocess.run([OPTVIZ, *args[1:]], capture_output=True, text=True, timeout=600,
                           env={**os.environ, "MPLBACKEND": "Agg"})
@@ -79,6 +82,10 @@ def test_benchmark_commands_run_and_print_ratios(command):
         args.append("--repeat=1")
     if args[0].endswith("bench_simulate.py"):
         args += ["--steps=1000", "--repeat=1"]
+    if args[0].endswith("bench_network.py"):
+        if not torch_available():
+            pytest.skip("the network benchmark needs torch, which is not installed here")
+        args.append("--quick")
     proc = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=900,
                           env={**os.environ, "MPLBACKEND": "Agg"})
     assert proc.returncode == 0, proc.stderr

@@ -20,8 +20,9 @@ import numpy as np
 
 from .spec import Network
 
-#: Floats one batched activation may hold (32 MB): bounds the memory of a grid evaluation.
-CHUNK_FLOATS = 1 << 22
+#: Floats one batched activation may hold (2 MB): bounds the memory of a grid evaluation, and small blocks are
+#: reused by the allocator instead of being mapped (and page-faulted) afresh for every chunk.
+CHUNK_FLOATS = 1 << 18
 
 
 def _torch():

@@ -78,15 +78,18 @@ class Plane:
 
 
 def pca_plane(snapshots: np.ndarray, origin: np.ndarray, origin_label: str, first: np.ndarray) -> Plane:
-    """The two leading right singular vectors of ``snapshots - origin`` (N, P). Each is signed so that ``first``
-    (the origin run's start) has a negative coordinate: paths run from the lower left towards the origin."""
+    """The two leading right singular vectors of ``m = snapshots - origin`` (N, P), through the eigenvectors of
+    the small Gram matrix ``m m^T`` (N x N: snapshots are far fewer than weights, and this is many times faster
+    than an SVD of ``m`` with the same leading directions). Each is signed so that ``first`` (the origin run's
+    start) has a negative coordinate: paths run from the lower left towards the origin."""
     m = snapshots - origin
-    _, s, vt = np.linalg.svd(m, full_matrices=False)
-    directions = _complete(vt[:2][s[:2] > s[0] * 1e-12], origin.size)
+    values, vectors = _leading(m)
+    total = float(np.sum(m * m))
+    kept = values > max(total, 1e-300) * 1e-12
+    directions = (m.T @ (vectors[:, kept] / np.sqrt(values[kept]))).T
+    directions = _orthonormal(np.concatenate([directions, _fill(origin.size)]))
     directions = directions * np.where(directions @ (first - origin) > 0, -1.0, 1.0)[:, None]
-    total = float(np.sum(s**2))
-    shares = s[:2] ** 2 / total if total > 0 else np.zeros(2)
-    shares = np.pad(shares, (0, 2 - shares.size))
+    shares = np.where(kept, values, 0.0) / total if total > 0 else np.zeros(2)
     plane = Plane("pca", origin, directions, origin_label, explained=(float(shares[0]), float(shares[1])))
     return _with_capture(plane, snapshots)
 
@@ -96,7 +99,7 @@ def random_plane(net: Network, kind: str, seed: int, snapshots: np.ndarray, orig
     """Two seeded Gaussian directions: orthonormal (``random``) or filter-normalised to ``origin``."""
     d = np.random.default_rng(seed).standard_normal((2, origin.size))
     if kind == "random":
-        d = _complete(np.zeros((0, origin.size)), origin.size, d)
+        d = _orthonormal(d)
     else:
         for layer in net.layout:
             w = d[:, layer.weight].reshape(2, layer.outputs, layer.inputs)
@@ -107,19 +110,33 @@ def random_plane(net: Network, kind: str, seed: int, snapshots: np.ndarray, orig
     return _with_capture(Plane(kind, origin, d, origin_label, seed=seed), snapshots)
 
 
-def _complete(rows: np.ndarray, size: int, fill: np.ndarray | None = None) -> np.ndarray:
-    """Two orthonormal directions starting from ``rows`` (0-2 orthonormal rows), completed by Gram-Schmidt
-    from ``fill`` (default: seeded Gaussian vectors) when the snapshots span fewer than two."""
-    if fill is None:
-        fill = np.random.default_rng(0).standard_normal((2, size))
-    out = list(rows)
-    for v in fill:
+def _leading(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The two largest eigenvalues of ``m m^T`` (descending) and their eigenvectors, by torch's LAPACK (on
+    the caller's thread; numpy's threaded OpenBLAS is many times slower here on a busy machine)."""
+    import torch  # lazy: torch is optional, and a plane exists only where a network was trained
+    t = torch.from_numpy(np.ascontiguousarray(m))
+    values, vectors = torch.linalg.eigh(t @ t.T)
+    return values.numpy()[::-1][:2].copy(), vectors.numpy()[:, ::-1][:, :2].copy()
+
+
+def _orthonormal(candidates: np.ndarray) -> np.ndarray:
+    """The first two orthonormal directions Gram-Schmidt makes of ``candidates`` (rows, in order, skipping
+    any already in the span of those before)."""
+    out: list[np.ndarray] = []
+    for v in candidates:
         if len(out) == 2:
             break
         for u in out:
             v = v - (v @ u) * u
-        out.append(v / np.linalg.norm(v))
+        norm = np.linalg.norm(v)
+        if norm > 1e-9:
+            out.append(v / norm)
     return np.array(out)
+
+
+def _fill(size: int) -> np.ndarray:
+    """Seeded Gaussian directions that complete a plane when the paths span fewer than two."""
+    return np.random.default_rng(0).standard_normal((2, size))
 
 
 def _with_capture(plane: Plane, snapshots: np.ndarray) -> Plane:

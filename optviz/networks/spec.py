@@ -45,12 +45,13 @@ SEED = Field("seed", 0, "int", minimum=0, maximum=2**32 - 1, help="random seed")
 LAYERS = Field("layers", REQUIRED, "int_list", minimum=1, maximum=MAX_WIDTH,
                help="layer sizes from input to output: [features, hidden..., classes]")
 ACTIVATION = Field("activation", "tanh", "str", choices=ACTIVATIONS, help="the hidden layers' activation")
-DATA_NAME = Field("name", REQUIRED, "str", choices=tuple(GENERATORS), help="a generated two-class set")
+DATA_NAME = Field("name", REQUIRED, "str", choices=tuple(GENERATORS), shown="(required, or csv)",
+                  help="a generated two-class set")
 DATA_N = Field("n", 512, "int", minimum=4, maximum=MAX_ROWS, help="number of points (half of each class)")
 DATA_NOISE = Field("noise", 0.1, "float", minimum=0.0, maximum=10.0,
                    help="noise: of the angle (spiral), else of the coordinates")
 DATA_SEED = Field("seed", 0, "int", minimum=0, maximum=2**32 - 1, help="seed of the points and their noise")
-DATA_CSV = Field("csv", REQUIRED, "text", max_length=1000,
+DATA_CSV = Field("csv", REQUIRED, "text", max_length=1000, shown="(instead of name)",
                  help="a CSV file (relative to the scene file): numbers, the last column the class 0..k-1")
 PLANE_DIRECTIONS = Field("directions", "pca", "str", choices=PLANES,
                          help="pca: the paths' two principal directions; random: Gaussian, orthonormal; "
@@ -69,8 +70,9 @@ NETWORK_KEYS: dict[str, Field] = {f.name: f for f in (
     Field("plane", "pca", "custom",
           help="pca | random | filter-normalized, or {directions: ..., seed: 0, origin: <run label>}"),
 )}
-NETWORK_FIELDS = {"network": (LAYERS, ACTIVATION), "data": (DATA_NAME, DATA_N, DATA_NOISE, DATA_SEED),
-                  "csv": (DATA_CSV,), "plane": (PLANE_DIRECTIONS, PLANE_SEED, PLANE_ORIGIN)}
+#: The sub-keys of its mappings (``data`` has a name and its settings, or a csv).
+NETWORK_FIELDS = {"network": (LAYERS, ACTIVATION), "data": (DATA_NAME, DATA_N, DATA_NOISE, DATA_SEED, DATA_CSV),
+                  "plane": (PLANE_DIRECTIONS, PLANE_SEED, PLANE_ORIGIN)}
 
 #: A network run's start before it is simulated: a point on the plane, which is known only after training.
 UNKNOWN_START = (math.nan, math.nan)
