@@ -178,7 +178,7 @@ def entry_label(entry: Track | Swarm | Group, k: int | None = None, show_lr: boo
     latest step, and a divergence is told from the step it happens on. ``lr`` overrides the lr (the HTML page
     passes a placeholder that its player fills in at each step)."""
     if isinstance(entry, Group):
-        return entry.text_at(k)
+        return entry.text_at(k) + look.off_plane_text(look.off_plane_share([t.run for t in entry.tracks]))
     lr = look.current_lr(entry.lrs, k) if lr is None else lr
     if isinstance(entry, Swarm):
         return look.swarm_label(entry.tracks[0].run.spec, len(entry.tracks), entry.diverged_by(k), lr, show_lr,

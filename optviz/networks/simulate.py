@@ -36,7 +36,8 @@ NARROWEST = 0.25        # an axis spans at least this share of the other's exten
 
 
 def simulate_network(scene: Scene, progress=None) -> Trajectories:
-    """``progress(done, total)``: the steps trained (both passes, when training runs twice)."""
+    """``progress(done, total)`` is told the run-steps trained (runs x steps, both passes when training runs
+    twice), every ``REPORT`` steps."""
     net = scene.function.network
     specs = scene.runs
     lrs = [lr_schedule(specs[members[0]]) for members in entries(specs)]
@@ -63,8 +64,9 @@ def simulate_network(scene: Scene, progress=None) -> Trajectories:
             if k in wanted[r]:
                 snapshots[(r, k)] = params[r].copy()
 
+    passes = 1 if kept is not None else 2
     with one_thread():
-        loss, diverged = train(model, specs, lrs, keep)
+        loss, diverged = train(model, specs, lrs, _telling(keep, progress, 0, passes, count, steps))
         for r in range(count):
             snapshots.setdefault((r, int(latest_step[r])), latest[r].copy())
         plane = _plane(net, specs, snapshots, latest)
@@ -75,7 +77,8 @@ def simulate_network(scene: Scene, progress=None) -> Trajectories:
         else:
             ends = np.where(diverged >= 0, diverged, [spec.steps for spec in specs])
             projection.expected = snapshots
-            train(model, specs, lrs, projection, stop=ends, losses=False)
+            train(model, specs, lrs, _telling(projection, progress, 1, passes, count, steps), stop=ends,
+                  losses=False)
 
     entry = _entry_of(specs)
     runs = []
@@ -91,6 +94,23 @@ def simulate_network(scene: Scene, progress=None) -> Trajectories:
     function = plane_objective(net, plane, model, xlim, ylim)
     drawn = replace(scene, function=function, xlim=xlim, ylim=ylim, runs=tuple(run.spec for run in runs))
     return Trajectories(scene=drawn, runs=tuple(runs))
+
+
+#: Steps between progress reports.
+REPORT = 16
+
+
+def _telling(visit, progress, done_passes: int, passes: int, count: int, steps: int):
+    """``visit``, also telling ``progress`` how many run-steps are done every REPORT steps and at the end."""
+    if progress is None:
+        return visit
+
+    def visit_and_tell(k: int, params: np.ndarray, live: np.ndarray) -> None:
+        visit(k, params, live)
+        if k % REPORT == 0 or k == steps:
+            progress(count * (done_passes * steps + k), count * passes * steps)
+
+    return visit_and_tell
 
 
 class Projection:
@@ -130,7 +150,7 @@ def _entry_of(specs) -> list[int]:
 def _plane(net, specs, snapshots: dict, latest: np.ndarray) -> Plane:
     o = origin_run(net, specs)
     origin = latest[o].copy()
-    label = specs[o].group or specs[o].label
+    label = specs[o].group or specs[o].sweep or specs[o].label
     stacked = np.array([snapshots[key] for key in sorted(snapshots)])
     if net.plane.directions == "pca":
         start = initial_weights(net, [init_seed(specs[o], net)])[0]

@@ -333,13 +333,14 @@ def check_runs(net: Network, runs: Sequence[RunSpec], p: Problems) -> None:
                             "network on 512 rows); use fewer runs, steps or rows, or a smaller network")
     origin = net.plane.origin
     if origin is not None:
-        labels = list(dict.fromkeys([spec.group or spec.label for spec in runs] + [spec.label for spec in runs]))
+        labels = list(dict.fromkeys([spec.group or spec.sweep or spec.label for spec in runs]
+                                    + [spec.label for spec in runs]))
         if origin not in labels:
             p.add("function.plane.origin", f"no run is labelled '{origin}'{did_you_mean(origin, labels)}")
 
 
 def origin_run(net: Network, runs: Sequence[RunSpec]) -> int:
-    """Index of the run whose final point is the plane's origin (a swarm's label means its first run)."""
+    """Index of the run whose final point is the plane's origin (a swarm's or sweep's label means its first run)."""
     if net.plane.origin is None:
         return 0
-    return next(i for i, spec in enumerate(runs) if net.plane.origin in (spec.label, spec.group))
+    return next(i for i, spec in enumerate(runs) if net.plane.origin in (spec.label, spec.group, spec.sweep))
