@@ -22,8 +22,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Sequence
 
+from ..errors import MissingDependency
 from ..fields import REQUIRED, Field, Problems, describe, did_you_mean
 from ..maths.functions import Objective
+from ..maths.torch_bridge.names import TORCH_NEEDED
 from ..scenes.checks import known_keys, mapping
 from ..scenes.record import RunSpec
 from .data import GENERATORS, MAX_ROWS, DataSet, make_data, read_csv
@@ -39,7 +41,6 @@ MAX_STEPS = 2_000
 MAX_WIDTH = 4096
 MAX_PASS = 512 * MAX_PARAMETERS            # data rows x parameters: one forward pass over the data
 MAX_WORK = 4 * MAX_STEPS * MAX_PASS        # runs x steps x rows x parameters: all the training
-INSTALL_HINT = "needs torch: pip install 'optviz[torch]'"
 
 SEED = Field("seed", 0, "int", minimum=0, maximum=2**32 - 1, help="random seed")
 LAYERS = Field("layers", REQUIRED, "int_list", minimum=1, maximum=MAX_WIDTH,
@@ -189,7 +190,7 @@ def parse(value: dict, path: str, p: Problems, base: Path | None) -> NetworkObje
         if key not in value:
             p.add(path, f"missing required key '{key}'")
     if not torch_available():
-        p.add(f"{path}.network", INSTALL_HINT)
+        p.add(f"{path}.network", TORCH_NEEDED, MissingDependency)
     data = _data(value["data"], f"{path}.data", p, base) if "data" in value else None
     shape = _network(value["network"], f"{path}.network", p, data) if "network" in value else None
     init_seed = NETWORK_KEYS["init_seed"].check(value.get("init_seed", 0), f"{path}.init_seed", p)
