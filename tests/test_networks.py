@@ -202,11 +202,44 @@ def test_network_steps_are_torch_optim_steps_of_the_networks_parameters(name, to
     np.testing.assert_allclose(ours[1], theirs, rtol=0, atol=1e-12)
 
 
-def test_newton_and_bfgs_are_refused_for_networks():
+@pytest.mark.parametrize("name", ["momentum", "adam"])
+def test_a_momentum_cycling_schedule_is_torchs_on_a_network(name, torch, monkeypatch):
+    """OneCycleLR cycles SGD's momentum and Adam's beta1 by default (cycle_momentum): on the network's tensors,
+    with the same gradients, torch's optimizer and scheduler take the same steps to the bit."""
+    from optviz.maths.optimizers import adam
+    from optviz.networks.model import Model
+
+    monkeypatch.setattr(adam, "sqrt", lambda x: torch.from_numpy(np.ascontiguousarray(x)).sqrt().numpy())
+    schedule = {"name": "OneCycleLR", "max_lr": 0.05, "total_steps": 8}
+    s = net_scene(optimizers=[{"name": name, "lr": 0.01, "schedule": schedule}], steps=8)
+    net, run = s.function.network, s.runs[0]
+    ours = all_weights(s)[0]
+    flat = all_weights(net_scene(optimizers=[{"name": name, "lr": 0.01, "schedule": {**schedule,
+                                                                                      "cycle_momentum": False}}],
+                                 steps=8))[0]
+    assert not np.array_equal(ours[-1], flat[-1])          # the cycling matters
+    model, spec = Model(net), OPTIMIZERS[name]
+    params = _layered(torch, net, ours[0])
+    cls = getattr(torch.optim, spec.torch_class.rsplit(".", 1)[1])
+    opt = cls(params, foreach=False, **spec.torch_kwargs({"lr": run.lr, **run.hyperparameters}))
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.05, total_steps=8)
+    for k in range(8):
+        _, grad = model.loss_and_grad(ours[k][None])
+        for p, layer_grad in zip(params, _layered(torch, net, grad[0])):
+            p.grad = layer_grad.detach()
+        opt.step()
+        scheduler.step()
+        np.testing.assert_array_equal(torch.cat([p.detach().ravel() for p in params]).numpy(), ours[k + 1])
+
+
+def test_newton_bfgs_and_torch_classes_are_refused_for_networks():
     for name in ("newton", "bfgs"):
         with pytest.raises(SceneError) as info:
             net_scene(optimizers=["adam", name])
         assert f"optimizers[1].name: {name} works on 2-D functions only" in str(info.value)
+    with pytest.raises(SceneError) as info:     # until the bridge trains networks (networks.train.stepper)
+        net_scene(optimizers=[{"name": "torch.optim.Adam", "lr": 0.01}])
+    assert "optimizers[0].name: a torch optimizer class cannot train a network yet" in str(info.value)
 
 
 # --- trajectories and the plane ------------------------------------------------------------------------------

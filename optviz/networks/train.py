@@ -21,6 +21,7 @@ import numpy as np
 from ..errors import SceneError
 from ..maths.optimizers import OPTIMIZERS, Optimizer, build_optimizer
 from ..scenes.record import RunSpec, entries
+from ..simulate import momentum_schedule
 from .model import Model, initial_weights
 from .spec import Network
 
@@ -67,6 +68,7 @@ class _Entry:
     state: Any = None
     batches: np.random.Generator | None = None
     noise: np.random.Generator | None = None
+    cycled: dict[str, np.ndarray] | None = None     # momentum or beta1 per step (OneCycleLR, CyclicLR)
 
 
 def train(model: Model, specs: Sequence[RunSpec], lrs: Sequence[np.ndarray], visit: Visit,
@@ -87,6 +89,7 @@ def train(model: Model, specs: Sequence[RunSpec], lrs: Sequence[np.ndarray], vis
             for members, lr in zip(groups, lrs)]
     for e in runs:
         e.state = e.optimizer.init(params[e.rows])
+        e.cycled = momentum_schedule(e.spec) if e.spec.optimizer in OPTIMIZERS else {}
         if e.spec.minibatch is not None:
             e.batches = np.random.default_rng(e.spec.minibatch["seed"])
         if e.spec.noise is not None and e.spec.noise["std"] != 0:
@@ -117,7 +120,8 @@ def train(model: Model, specs: Sequence[RunSpec], lrs: Sequence[np.ndarray], vis
                     eps = e.spec.noise["std"] * _shared(e.noise.standard_normal((len(e.rows) // copies, g.shape[1])),
                                                         copies)
                     g = g * (1.0 + eps) if e.spec.noise["kind"] == "multiplicative" else g + eps
-                params[e.rows], e.state = e.optimizer.update(g, e.state, params[e.rows], e.lrs[k])
+                params[e.rows], e.state = e.optimizer.update(g, e.state, params[e.rows], e.lrs[k],
+                                                             **{key: value[k] for key, value in e.cycled.items()})
     return loss, diverged
 
 
