@@ -441,6 +441,9 @@ def test_renderer_uses_the_objectives_grid_and_axis_labels():
     pic = build(optviz.simulate(optviz.scene(function=f, optimizers=["adam"], steps=5, panels=["surface", "loss"])))
     assert shapes.count((2, 13, 13)) == 1 and all(s[1:] != (250, 250) for s in shapes)
     assert (pic.axes.get_xlabel(), pic.axes.get_ylabel()) == ("weight a", "weight b")
+    shapes.clear()
+    build(optviz.simulate(optviz.scene(function=f, optimizers=["adam"], steps=5, contour_grid=17)))
+    assert shapes.count((2, 17, 17)) == 1 and (2, 13, 13) not in shapes     # the scene's own grid wins
 
 
 # --- determinism ---------------------------------------------------------------------------------------------
@@ -522,12 +525,14 @@ SCENE_BAD = [
     ({"function": {**MOONS, "network": {"layers": [2, 96, 96, 2]}, "data": {"name": "moons", "n": 512}},
       "steps": 2000, "optimizers": ["sgd", "adam", "nadam", "radam", "adamw"]},
      "optimizers: 5 runs (10,000 steps in all) x 512 rows x 9,794 parameters is too much training"),
+    ({"function": {**MOONS, "network": {"layers": [2, 96, 96, 2]}, "data": {"name": "moons", "n": 512}},
+      "contour_grid": 62}, "contour_grid: 62x62 forward passes of 9,794 parameters on 512 rows is too much"),
 ]
 
 
 @pytest.mark.parametrize("change, expected", SCENE_BAD, ids=[e.split(":")[0] for _, e in SCENE_BAD])
 def test_bad_network_scenes_are_refused_before_any_work(tmp_path, change, expected):
-    if expected.startswith(("optimizers: ", "minibatch.size")) and not torch_available():
+    if expected.startswith(("optimizers: ", "minibatch.size", "contour_grid")) and not torch_available():
         pytest.skip("checked against the network (its rows, its work) once it is valid, which needs torch")
     scene = {"function": MOONS, "optimizers": ["adam"], **change}
     (tmp_path / "bad.yaml").write_text(json.dumps(scene))
@@ -595,8 +600,18 @@ def test_tune_measures_the_real_loss_the_render_shows(torch, tmp_path):
     assert result.rows[0].final_loss == traj.runs[0].loss[-1]
     assert result.rows[1].final_loss == pytest.approx(np.mean([r.loss[-1] for r in traj.runs[1:]]), rel=1e-15)
     assert result.rows[0].final_loss < traj.runs[0].loss[0]
+    # initial-speed: every entry travels, in weight space, what SGD travels in 5 steps at its own lr
+    from optviz.networks.tune import evaluate
+
     speed = tune_file(tmp_path / "net.yaml", objective="initial-speed", k=5, write=False)
-    assert speed.rows[0].note == "sets the distance"
+    assert speed.rows[0].new_lr == pytest.approx(0.1, rel=1e-5)
+    assert "what SGD travels in weight space at its lr 0.1" in speed.text
+    scene = optviz.load(tmp_path / "net.yaml")
+    groups = [scene.runs[:1], scene.runs[1:]]
+    target = evaluate(scene.function.network, groups[0], np.full((5, 1), 0.1), 5)[1].mean()
+    for row, runs in zip(speed.rows, groups):
+        length = evaluate(scene.function.network, runs, np.full((5, 1), row.new_lr), 5)[1].mean()
+        assert length == pytest.approx(target, rel=1e-4)
 
 
 def test_tuning_a_large_network_is_refused_before_any_work(tmp_path, torch):
@@ -605,5 +620,5 @@ def test_tuning_a_large_network_is_refused_before_any_work(tmp_path, torch):
     (tmp_path / "net.yaml").write_text(json.dumps({
         "function": {"network": {"layers": [2, 96, 96, 2]}, "data": {"name": "spiral"}}, "steps": 2000,
         "optimizers": ["sgd", "adam"]}))
-    with pytest.raises(SceneError, match="tuning would train 131 candidates"):
+    with pytest.raises(SceneError, match="tuning would train 264 candidates"):
         tune_file(tmp_path / "net.yaml", write=False)

@@ -41,6 +41,7 @@ MAX_STEPS = 2_000
 MAX_WIDTH = 4096
 MAX_PASS = 512 * MAX_PARAMETERS            # data rows x parameters: one forward pass over the data
 MAX_WORK = 4 * MAX_STEPS * MAX_PASS        # runs x steps x rows x parameters: all the training
+MAX_GRID_WORK = 61 * 61 * MAX_PASS         # the contour grid's points x rows x parameters
 
 SEED = Field("seed", 0, "int", minimum=0, maximum=2**32 - 1, help="random seed")
 LAYERS = Field("layers", REQUIRED, "int_list", minimum=1, maximum=MAX_WIDTH,
@@ -338,6 +339,16 @@ def check_runs(net: Network, runs: Sequence[RunSpec], p: Problems) -> None:
                                     + [spec.label for spec in runs]))
         if origin not in labels:
             p.add("function.plane.origin", f"no run is labelled '{origin}'{did_you_mean(origin, labels)}")
+
+
+def check_grid(net: Network, grid: int, p: Problems) -> None:
+    """A scene's ``contour_grid`` for a network: each point is a forward pass over all the data, so the grid's
+    work is bounded like the default 61x61 grid of the largest network."""
+    work = grid * grid * net.data.rows * net.parameters
+    if work > MAX_GRID_WORK:
+        largest = int((MAX_GRID_WORK / (net.data.rows * net.parameters)) ** 0.5)
+        p.add("contour_grid", f"{grid}x{grid} forward passes of {net.parameters:,} parameters on {net.data.rows:,} "
+                              f"rows is too much for one picture; at most {largest} for this network")
 
 
 def origin_run(net: Network, runs: Sequence[RunSpec]) -> int:

@@ -17,9 +17,9 @@ from .model import Model, one_thread
 from .spec import MAX_WORK, Network
 from .train import init_seed, train
 
-#: ``optviz tune --objective final-loss`` trains about this many candidate lrs per entry (a log grid of 65,
-#: then two finer grids of 33).
-FINAL_LOSS_CANDIDATES = 131
+#: ``optviz tune --objective final-loss`` trains about this many candidate lrs per entry: a log grid of 65 and two
+#: finer grids of 33, each lr also at twice itself (tune's margin from the edge of stability).
+FINAL_LOSS_CANDIDATES = 264
 TUNE_WORK = 16 * MAX_WORK
 #: Floats the candidates of one call may hold in weights, optimizer state and activations (256 MB).
 CALL_FLOATS = 1 << 25
@@ -35,22 +35,23 @@ def check_budget(net: Network, runs: Sequence[RunSpec], objective: str, k: int) 
                          "or rows, or --objective initial-speed", path="--objective")
 
 
-def evaluate(net: Network, runs: Sequence[RunSpec], schedule: np.ndarray, steps: int, measure: str) -> np.ndarray:
-    """For each candidate (a column of ``schedule``, the lr per step (steps, R)) the mean over the entry's S
-    runs of ``measure``: "loss" (final loss, inf when a run diverges) or "path" (path length, inf likewise)."""
+def evaluate(net: Network, runs: Sequence[RunSpec], schedule: np.ndarray,
+             steps: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Train the entry's S runs once per candidate (a column of ``schedule``, the lr per step (steps, R)) for
+    ``steps`` steps. Returns the real loss at every step (R, S, steps + 1), the path length in weight space
+    (R, S) and where each run diverged (R, S; -1: never)."""
     model = Model(net)
     s, candidates = len(runs), schedule.shape[1]
     per_call = max(1, CALL_FLOATS // (s * (net.data.rows * model.width + 8 * net.parameters)))
     out = []
     with one_thread():
         for i in range(0, candidates, per_call):
-            cols = schedule[:, i:i + per_call]
-            out.append(_measure(model, runs, cols, steps, measure))
-    return np.concatenate(out)
+            out.append(_train(model, runs, schedule[:, i:i + per_call], steps))
+    return tuple(np.concatenate(parts) for parts in zip(*out))
 
 
-def _measure(model: Model, runs: Sequence[RunSpec], schedule: np.ndarray, steps: int, measure: str) -> np.ndarray:
-    r = schedule.shape[1]
+def _train(model: Model, runs: Sequence[RunSpec], schedule: np.ndarray, steps: int):
+    r, s = schedule.shape[1], len(runs)
     specs = [replace(spec, steps=steps, group="candidates", init_seed=init_seed(spec, model.net)) for spec in runs] * r
     length = np.zeros(len(specs))
     previous = np.zeros((len(specs), model.net.parameters))
@@ -60,8 +61,5 @@ def _measure(model: Model, runs: Sequence[RunSpec], schedule: np.ndarray, steps:
             length[live] += np.linalg.norm(params[live] - previous[live], axis=1)
         previous[live] = params[live]
 
-    loss, diverged = train(model, specs, [np.repeat(schedule, len(runs), axis=1)], walk, copies=r)
-    value = loss[:, steps] if measure == "loss" else length
-    lost = (diverged >= 0) | ~np.isfinite(value)
-    return np.where(lost, np.inf, value).reshape(r, len(runs)).mean(axis=1)
-
+    loss, diverged = train(model, specs, [np.repeat(schedule, s, axis=1)], walk, copies=r)
+    return loss.reshape(r, s, steps + 1), length.reshape(r, s), diverged.reshape(r, s)

@@ -103,6 +103,8 @@ def _scene(data: Any, p: Problems, name: str) -> Scene | None:
     if network.is_network(objective) and runs and not p:
         network.check_runs(objective.network, runs, p)
     render = render_options.settings(data, p)
+    if network.is_network(objective) and render.get("contour_grid"):
+        network.check_grid(objective.network, render["contour_grid"], p)
     if p or objective is None or not runs:
         return None
     built = Scene(function=objective, runs=runs, xlim=defaults.xlim, ylim=defaults.ylim, name=name, **render)
