@@ -83,9 +83,9 @@ def test_benchmark_commands_run_and_print_ratios(command):
         args.append("--repeat=1")
     if args[0].endswith("bench_simulate.py"):
         args += ["--steps=1000", "--repeat=1"]
+    if args[0].endswith(("bench_network.py", "bench_bridge.py")) and not torch_available():
+        pytest.skip("this benchmark needs torch, which is not installed here")
     if args[0].endswith("bench_network.py"):
-        if not torch_available():
-            pytest.skip("the network benchmark needs torch, which is not installed here")
         args.append("--quick")
     proc = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=900,
                           env={**os.environ, "MPLBACKEND": "Agg"})
