@@ -40,12 +40,16 @@ def stepper(spec: RunSpec, net: Network, model: Model) -> Optimizer:
     elementwise (scalars aside), so ``(runs, P)`` works as ``(runs, 2)`` does, and it equals ``torch.optim``
     stepping the network's parameter tensors (a test checks the first step).
 
-    The seam for torch optimizer classes (the bridge): return an ``Optimizer`` whose ``init`` makes, per run,
-    one float64 leaf tensor per layer (``net.layout``: each ``Layer``'s ``weight``/``bias`` slices and shapes,
-    in ``nn.Sequential`` order) and one optimizer instance over them, and whose ``update`` writes ``grads``
-    into their ``.grad`` (split by the same slices), sets the groups' lr, calls ``step()`` (with a closure
-    over ``model.loss_and_grad`` for LBFGS-like classes) and returns the tensors flattened back to
-    ``(runs, P)``. Per-tensor state and norms then match real training.
+    The seam for torch optimizer classes (``optviz.maths.torch_bridge``, issue 9): for now ``scenes.load`` refuses
+    a dotted name in a network scene (``networks.spec.TORCH_CLASS_MESSAGE``). To connect them, drop that refusal
+    and return here an ``Optimizer`` around the bridge's ``Stepper``: ``init(params)`` builds
+    ``Stepper(resolve(name), {k: torch_value(v) ...}, params, spec.lr, schedule=spec.schedule, loss=...)`` from the
+    (runs, P) weights (``loss``: ``model._losses`` on a (1, P) tensor, for closure and graph classes) and
+    ``update`` returns ``state.step(lambda _: grads)``; the run's lrs are then the stepper's (torch's scheduler).
+    Two things the Stepper does not do yet: one tensor per layer (it makes one flat tensor per run, which is
+    exact for elementwise rules, but per-tensor norms (LAMB, LARS) and factored moments (Adafactor) need the
+    layers: ``net.layout`` gives each one's ``weight``/``bias`` slices and shapes, in ``nn.Sequential`` order),
+    and a gradient function for closure classes (LBFGS evaluates at its own points: ``model.loss_and_grad``).
     """
     if spec.optimizer in OPTIMIZERS:
         return build_optimizer(spec.optimizer, spec.hyperparameters)
