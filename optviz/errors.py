@@ -46,4 +46,3 @@ class SceneErrors(SceneError):
 def problems_of(exc: SceneError) -> list[SceneError]:
     """The single problems inside an error, however many it holds."""
     return list(exc.problems) if isinstance(exc, SceneErrors) else [exc]
-

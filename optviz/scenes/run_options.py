@@ -115,7 +115,8 @@ def minibatch(value: Any, path: str, p: Problems, defaults: SceneDefaults) -> di
     checks.known_keys(value, ["size", "seed"], path, p)
     objective = defaults.objective
     if objective is not None and not objective.n_terms:
-        p.add(path, f"needs a function made of data terms (least_squares or a network); '{objective.name}' is one formula")
+        p.add(path, f"needs a function made of data terms (least_squares or a network); '{objective.name}' is one "
+                    "formula")
         return None
     if "size" not in value:
         p.add(path, "missing required key 'size' (terms per step)")
