@@ -103,11 +103,19 @@ def run_common(out: str) -> None:
     anim.save(out, writer=PillowWriter(fps=scene.fps), dpi=72)
 
 
-def gif_and_page(scene: str, folder: str) -> tuple[str, int, int]:
-    """One scene rendered both ways from the same trajectories: (name, GIF bytes, page bytes)."""
+def gif_and_page(scene: str, folder: str) -> tuple[str, int, int] | None:
+    """One scene rendered both ways from the same trajectories: (name, GIF bytes, page bytes); None for a scene
+    that needs what is not installed here (torch, a torch optimizer's package)."""
     import optviz
+    from optviz.errors import MissingDependency, SceneError, problems_of
 
-    traj = optviz.simulate(optviz.load(scene))
+    try:
+        loaded = optviz.load(scene)
+    except SceneError as exc:
+        if all(isinstance(p, MissingDependency) for p in problems_of(exc)):
+            return None
+        raise
+    traj = optviz.simulate(loaded)
     gif = optviz.render(traj, Path(folder) / f"{traj.scene.name}.gif").path
     page = optviz.render(traj, Path(folder) / f"{traj.scene.name}.html").path
     return traj.scene.name, gif.stat().st_size, page.stat().st_size
@@ -117,7 +125,7 @@ def page_sizes(folder: Path) -> None:
     folder.mkdir(exist_ok=True)
     scenes = sorted(str(p) for p in CONFIGS.rglob("*.yaml"))
     with ProcessPoolExecutor(max_workers=2) as pool:
-        sizes = list(pool.map(gif_and_page, scenes, [str(folder)] * len(scenes)))
+        sizes = [size for size in pool.map(gif_and_page, scenes, [str(folder)] * len(scenes)) if size is not None]
     print()
     print("Every scene in configs/ as a GIF and as an interactive page (scale 1)")
     print(f"{'':28s}{'GIF':>10s}{'page':>10s}{'page/GIF':>10s}")

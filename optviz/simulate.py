@@ -10,6 +10,7 @@ from .errors import SceneError
 from .maths.optimizers import OPTIMIZERS, Optimizer, build_optimizer
 from .maths.schedules import lr_sequence, momentum_sequence
 from .maths.torch_bridge import is_dotted
+from .networks.spec import is_network
 from .scenes.record import RunSpec, Scene, entries
 
 
@@ -20,6 +21,10 @@ class Run:
     loss: np.ndarray            # (n + 1,)
     diverged_at: int | None     # the step at which the point became non-finite or flew far out of view
     lrs: np.ndarray             # (steps,): the lr each step used (constant unless the run has a schedule)
+    #: Network scenes (``optviz.networks``): where the drawn point is not the real one. Per point, the real
+    #: weights' distance from the picture's plane, and the length of the real path so far (both in weights).
+    off_plane: np.ndarray | None = None
+    travelled: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -49,8 +54,12 @@ def simulate(scene: Scene, progress: Callable[[int, int], None] | None = None) -
     as one batch, hyperparameters that differ becoming per-run arrays, and all batches advance in one loop
     with one gradient call per step; each run's numbers are the same, bit for bit, as when it is simulated
     alone. An entry naming a torch class (``torch.optim.Adam``) advances on its own, one torch optimizer for all
-    its starts (``advance_torch``). ``progress(done, total)`` is told the steps done.
+    its starts (``advance_torch``). ``progress(done, total)`` is told the steps done. A network scene trains its
+    network instead, and its trajectories are drawn on a plane through the weights (``optviz.networks``).
     """
+    if is_network(scene.function):
+        from .networks.simulate import simulate_network  # lazy: it imports torch, and this module's Run
+        return simulate_network(scene, progress)
     runs: list[Run | None] = [None] * len(scene.runs)
     for members in entries(scene.runs):
         if is_dotted(scene.runs[members[0]].optimizer):

@@ -26,6 +26,7 @@ from optviz.commands.cli import main
 from optviz.draw import figure, look
 from optviz.draw.frames import Animator
 from optviz.draw.writers.html import LR_MARK, MAX_PIXELS, MAX_POINTS
+from optviz.errors import MissingDependency, SceneError, problems_of
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = sorted((ROOT / "configs").rglob("*.yaml"))
@@ -33,11 +34,26 @@ BLOG = sorted((ROOT / "configs" / "blog").glob("*.yaml"))
 ASSETS = ("player.js", "player.css")
 
 
+def renderable() -> list[Path]:
+    """The shipped scenes this environment can render: CI installs torch and pytorch-optimizer; elsewhere a scene
+    that needs them (a network, a torch optimizer) is left out."""
+    found = []
+    for path in CONFIGS:
+        try:
+            optviz.load(path)
+        except SceneError as exc:
+            if all(isinstance(p, MissingDependency) for p in problems_of(exc)):
+                continue
+            raise
+        found.append(path)
+    return found
+
+
 @pytest.fixture(scope="module")
 def pages(tmp_path_factory):
     """Every shipped scene's page, rendered once by the command users run."""
     out = tmp_path_factory.mktemp("pages")
-    result = CliRunner().invoke(main, ["render", str(ROOT / "configs"), "--format", "html", "-o", str(out),
+    result = CliRunner().invoke(main, ["render", *map(str, renderable()), "--format", "html", "-o", str(out),
                                        "-j", "2", "-q"])
     assert result.exit_code == 0, result.output
     return {p.stem: p for p in out.glob("*.html")}
@@ -83,7 +99,7 @@ def unpack(pack: dict) -> np.ndarray:
 
 
 def test_every_shipped_scene_gives_a_page_smaller_than_its_gif(pages):
-    assert sorted(pages) == sorted(p.stem for p in CONFIGS)
+    assert sorted(pages) == sorted(p.stem for p in renderable())
     for name, page in pages.items():
         gif = ROOT / "outputs" / f"{name}.gif"
         scene = optviz.load(next(p for p in CONFIGS if p.stem == name))

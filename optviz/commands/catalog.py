@@ -7,6 +7,7 @@ from ..fields import yaml_text as _fmt
 from ..maths.functions import FUNCTIONS, make_function
 from ..maths.optimizers import OPTIMIZERS
 from ..maths.schedules import SCHEDULES
+from ..networks.spec import NETWORK_FIELDS, NETWORK_KEYS
 from ..scenes.keys import RUN_KEYS, SCENE_KEYS
 
 
@@ -78,6 +79,14 @@ def markdown_scene_keys() -> str:
     return "\n".join(rows)
 
 
+def markdown_network_keys() -> str:
+    rows = ["| key | default | meaning |", "|---|---|---|"]
+    for key, field in NETWORK_KEYS.items():
+        rows.append(f"| `{key}` | {_md(field.default_text())} | {_md(field.help)} |")
+        rows += [f"| `{key}.{f.name}` | {_md(f.default_text())} | {_md(f.help)} |" for f in NETWORK_FIELDS.get(key, ())]
+    return "\n".join(rows)
+
+
 def markdown_schedules() -> str:
     rows = ["| schedule | arguments (defaults) | lr at step t |", "|---|---|---|"]
     for name, spec in SCHEDULES.items():
@@ -88,7 +97,8 @@ def markdown_schedules() -> str:
 
 
 README_TABLES = {"scene-keys": markdown_scene_keys, "optimizers": markdown_optimizers,
-                 "functions": markdown_functions, "schedules": markdown_schedules}
+                 "functions": markdown_functions, "schedules": markdown_schedules,
+                 "network-keys": markdown_network_keys}
 
 
 def fill_readme(text: str) -> str:

@@ -277,7 +277,8 @@ def trace(scene: str, out: str | None, plugins: tuple[str, ...], no_limits: bool
 
     \b
     Each run has its label, optimizer, resolved hyperparameters, points (start, then one [x, y] per step),
-    loss (one per point) and diverged_at (null or the step).
+    loss (one per point) and diverged_at (null or the step). A network scene's points are projections onto
+    its plane (also exported), its losses real, and each point has off_plane and travelled (in weights).
     Examples:
       optviz trace configs/blog/adam-beale.yaml > adam.json
       optviz trace configs/rosenbrock.yaml -o rosenbrock.csv

@@ -35,7 +35,7 @@ MANIFEST = ".gallery.json"
 INDEX = "index.html"
 
 #: Headings for folders (relative to the gallery's scene folder) that deserve a better name than their path.
-FOLDER_TITLES = {"blog": "The post's figures"}
+FOLDER_TITLES = {"blog": "The post's figures", "networks": "Real networks"}
 
 Echo = Callable[[str], None]
 

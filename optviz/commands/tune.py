@@ -49,6 +49,7 @@ from ..scenes.record import RunSpec, Scene, scene_entries
 from ..scenes.source import _Loader, parse_yaml, read_text
 from ..maths.torch_bridge import is_dotted
 from ..simulate import advance, advance_torch, lr_schedule, momentum_schedule
+from ..networks.spec import is_network
 
 OBJECTIVES = ("final-loss", "initial-speed")
 LR_RANGE = (1e-6, 1e2)      # searched, widened to take in the current lr
@@ -99,6 +100,9 @@ def tune_file(path: str | Path, out: str | Path | None = None, objective: str = 
     data, lines = parse_yaml(text, file=str(path))
     scene = scene_from_data(data, lines=lines, file=str(path), name=path.stem, limits=limits)
     entries = _entries(scene, data)
+    if is_network(scene.function):
+        from ..networks.tune import check_budget  # lazy: the network code imports torch
+        check_budget(scene.function.network, scene.runs, objective, k)
     if objective == "initial-speed":
         short = min(entries, key=lambda e: e.spec.steps)
         if k > short.spec.steps:
@@ -111,7 +115,7 @@ def tune_file(path: str | Path, out: str | Path | None = None, objective: str = 
 
     target, why = distance, "given"
     if objective == "initial-speed" and distance is None:
-        target, why = _scene_distance(scene, entries, k)
+        target, why = (_network_distance if is_network(scene.function) else _scene_distance)(scene, entries, k)
 
     rows = []
     for entry in entries:
@@ -251,6 +255,9 @@ def _evaluate(scene: Scene, entry: _Entry, lrs, n: int, reduce: Reduce) -> np.nd
     starts = np.array([run.start for run in entry.runs], dtype=float)
     s = len(starts)
     schedule = np.stack([_lr_steps(entry, lr, n) for lr in lrs], axis=1)
+    if is_network(scene.function):  # the real loss and path length, in weight space
+        from ..networks.tune import evaluate  # lazy: the network code imports torch
+        return reduce.network(*evaluate(scene.function.network, entry.runs, schedule, n))
     exact = spec.noise is None and spec.minibatch is None
     per_call = max(1, MAX_POINTS // ((n + 1) * s)) if exact else 1
     torch_class = is_dotted(spec.optimizer)
@@ -291,8 +298,25 @@ def _evaluate_torch(scene: Scene, entry: _Entry, lrs: np.ndarray, n: int, reduce
     return result
 
 
+def _for_networks(network: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]):
+    """Give a reducer its form for a network scene, ``network(loss (R, S, n+1), length (R, S), diverged (R, S))
+    -> (R,)``: the real loss on all the data and the path length in weight space (a network has no view to
+    leave: only diverging loses)."""
+    def attach(reduce: Reduce) -> Reduce:
+        reduce.network = network
+        return reduce
+    return attach
+
+
+def _lost(values: np.ndarray, diverged: np.ndarray) -> np.ndarray:
+    """Mean over starts, inf when any start diverged or its value is not finite."""
+    with np.errstate(invalid="ignore"):
+        return np.where((diverged >= 0) | ~np.isfinite(values), np.inf, values).mean(axis=1)
+
+
 def _final_loss(scene: Scene) -> Reduce:
     """Mean loss at the last point; inf when any start diverged or ended non-finite."""
+    @_for_networks(lambda loss, length, diverged: _lost(loss[..., -1], diverged))
     def reduce(points, diverged):
         with np.errstate(all="ignore"):
             loss = np.asarray(scene.function.value(np.moveaxis(points[-1], -1, 0)), dtype=float)
@@ -318,6 +342,8 @@ def _settled_loss(scene: Scene, n: int) -> Reduce:
     ends non-finite or leaves the view."""
     first = n - max(1, math.ceil(SETTLE * n))
 
+    @_for_networks(lambda loss, length, diverged: _lost(np.where(np.isnan(loss), np.inf, loss)[..., first:].max(-1),
+                                                         diverged))
     def reduce(points, diverged):
         with np.errstate(all="ignore"):
             loss = np.asarray(scene.function.value(np.moveaxis(points[first:], -1, 0)), dtype=float)
@@ -329,6 +355,7 @@ def _settled_loss(scene: Scene, n: int) -> Reduce:
 
 def _stays(scene: Scene) -> Reduce:
     """1 when no start of the entry diverges or leaves the view, else 0."""
+    @_for_networks(lambda loss, length, diverged: (diverged < 0).all(axis=1).astype(float))
     def reduce(points, diverged):
         return (~((diverged >= 0) | _leaves(scene, points))).all(axis=1).astype(float)
     return reduce
@@ -339,6 +366,9 @@ def _path_length(points, diverged):
     with np.errstate(all="ignore"):
         length = np.linalg.norm(np.diff(points, axis=0), axis=-1).sum(axis=0)
     return np.where(np.isfinite(length), length, np.inf).mean(axis=1)
+
+
+_path_length.network = lambda loss, length, diverged: _lost(length, diverged)
 
 
 def _search_range(entry: _Entry) -> tuple[float, float]:
@@ -485,6 +515,18 @@ def _inside_view(scene: Scene, entry: _Entry, k: int, lo: float, hi: float) -> t
         lr = _six_below(lr * (1 - 1e-9))
     travelled = float(_evaluate(scene, entry, [lr], k, _path_length)[0])
     return lr, f"travels {travelled:.6g}: faster lrs leave the view"
+
+
+def _network_distance(scene: Scene, entries: list[_Entry], k: int) -> tuple[float, str]:
+    """A network has no minimum to aim at: the target is the length, in weight space, of the first entry's path
+    over its first ``k`` steps at its own lr."""
+    first = entries[0]
+    travelled = float(_evaluate(scene, first, [first.old_lr], k, _path_length)[0])
+    if not math.isfinite(travelled) or travelled <= 0:
+        raise SceneError(f"{first.label} travels {travelled:g} in its first {k} steps at lr {first.old_lr:g}, so it "
+                         "cannot set the distance; give one", path="--distance")
+    return travelled, (f"what {first.label} travels in weight space at its lr {_fmt(first.old_lr)} "
+                       "(a network has no minimum to aim at)")
 
 
 def _scene_distance(scene: Scene, entries: list[_Entry], k: int) -> tuple[float, str]:

@@ -178,12 +178,14 @@ def entry_label(entry: Track | Swarm | Group, k: int | None = None, show_lr: boo
     latest step, and a divergence is told from the step it happens on. ``lr`` overrides the lr (the HTML page
     passes a placeholder that its player fills in at each step)."""
     if isinstance(entry, Group):
-        return entry.text_at(k)
+        return entry.text_at(k) + look.off_plane_text(look.off_plane_share([t.run for t in entry.tracks]))
     lr = look.current_lr(entry.lrs, k) if lr is None else lr
     if isinstance(entry, Swarm):
-        return look.swarm_label(entry.tracks[0].run.spec, len(entry.tracks), entry.diverged_by(k), lr, show_lr)
+        return look.swarm_label(entry.tracks[0].run.spec, len(entry.tracks), entry.diverged_by(k), lr, show_lr,
+                                look.off_plane_share([t.run for t in entry.tracks]))
     at = entry.run.diverged_at
-    return look.run_label(entry.run.spec, at if at is not None and (k is None or k >= at) else None, lr, show_lr)
+    return look.run_label(entry.run.spec, at if at is not None and (k is None or k >= at) else None, lr, show_lr,
+                          look.off_plane_share([entry.run]))
 
 
 def level_colors(levels: Levels, style: str, greys: tuple[float, float] = (0.0, look.GREY_TOP),
@@ -212,7 +214,8 @@ def build(traj: Trajectories) -> Picture:
     ax = fig.add_axes(boxes["main"])
 
     (x0, x1), (y0, y1) = scene.xlim, scene.ylim
-    X, Y = np.meshgrid(np.linspace(x0, x1, scene.contour_grid), np.linspace(y0, y1, scene.contour_grid))
+    grid = scene.contour_grid or scene.function.grid or look.CONTOUR_GRID
+    X, Y = np.meshgrid(np.linspace(x0, x1, grid), np.linspace(y0, y1, grid))
     with np.errstate(all="ignore"):
         Z = np.asarray(scene.function.value(np.stack([X, Y])), dtype=float)
     Z = np.where(np.isfinite(Z), Z, np.nan)
@@ -229,8 +232,8 @@ def build(traj: Trajectories) -> Picture:
                          linestyle="none")
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
-    ax.set_xlabel("$x$")
-    ax.set_ylabel("$y$")
+    ax.set_xlabel(scene.function.axes[0])
+    ax.set_ylabel(scene.function.axes[1])
     if scene.title and scene.show_title:
         ax.set_title(scene.title)
 
@@ -271,7 +274,8 @@ def build(traj: Trajectories) -> Picture:
     if "loss" in boxes:
         pic.loss_axes = _loss_panel(fig, boxes["loss"], pic)
     if "surface" in boxes:
-        pic.surface_axes = _surface_panel(fig, boxes["surface"], scene, levels, pic, style)
+        costly = (X, Y, Z) if scene.function.grid is not None else None   # asked for a coarse grid: reuse it
+        pic.surface_axes = _surface_panel(fig, boxes["surface"], scene, levels, pic, style, costly)
     ground = _ground(pic)
     legend_box = _place_legend(pic, best=scene.legend == "best", ground=ground if scene.legend == "auto" else None)
     pic.counter = _counter(pic, legend_box, ground) if scene.show_counter else None
@@ -445,15 +449,19 @@ def _loss_panel(fig: Figure, box, pic: Picture):
     return ax
 
 
-def _surface_panel(fig: Figure, box, scene, levels: Levels, pic: Picture, style: str):
-    """The function as a 3-D surface (drawn once), with each run's path at its loss height."""
+def _surface_panel(fig: Figure, box, scene, levels: Levels, pic: Picture, style: str, grid=None):
+    """The function as a 3-D surface (drawn once), with each run's path at its loss height. ``grid``: the
+    contours' (X, Y, Z), for a function too costly to evaluate twice."""
     from mpl_toolkits.mplot3d import Axes3D  # noqa: F401  lazy: registers the 3-D projection, only for this panel
 
     ax = fig.add_axes(box, projection="3d")
     (x0, x1), (y0, y1) = scene.xlim, scene.ylim
-    X, Y = np.meshgrid(np.linspace(x0, x1, SURFACE_GRID), np.linspace(y0, y1, SURFACE_GRID))
-    with np.errstate(all="ignore"):
-        Z = levels.height(scene.function.value(np.stack([X, Y])))
+    if grid is None:
+        X, Y = np.meshgrid(np.linspace(x0, x1, SURFACE_GRID), np.linspace(y0, y1, SURFACE_GRID))
+        with np.errstate(all="ignore"):
+            Z = levels.height(scene.function.value(np.stack([X, Y])))
+    else:
+        X, Y, Z = grid[0], grid[1], levels.height(grid[2])
     Z = np.where(np.isfinite(Z), Z, np.nan)
     ax.plot_surface(X, Y, Z, cmap=_surface_cmap(style), linewidth=0, antialiased=False, rcount=40, ccount=40,
                     alpha=0.9)

@@ -14,6 +14,7 @@ from ..scenes.record import RunSpec, entries, scene_entries
 #: Okabe & Ito's colour-blind-safe set, in their order.
 DEFAULT_PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
 STAR_COLOR = "#ff0000"
+CONTOUR_GRID = 250         # contour grid per side unless the scene or its function says otherwise
 SURFACE_GRID = 60
 DECADES_FOR_LOG = 2.0      # a range spanning this many decades gets log-spaced levels, as in the post
 AUTO_LEVELS = 20
@@ -115,23 +116,41 @@ def group_label(name: str, specs: Sequence[RunSpec], diverged: int) -> str:
 
 # --- legend texts --------------------------------------------------------------------------------------------
 
-def run_label(spec: RunSpec, diverged_at: int | None = None, lr: float | None = None, show_lr: bool = True) -> str:
+def run_label(spec: RunSpec, diverged_at: int | None = None, lr: float | None = None, show_lr: bool = True,
+              off_plane: float | None = None) -> str:
     """'Adam (lr=0.7)', with ', diverged at step k' so a vanished run is explained in the legend (pass
     ``diverged_at`` only from the frame it happens on). ``lr``: the current lr of a scheduled run, shown instead
-    of the initial one; a label that already names its lr ('Adam (lr=0.1)') is not told it twice."""
+    of the initial one; a label that already names its lr ('Adam (lr=0.1)') is not told it twice. ``off_plane``:
+    a network run's share hidden from the plane (``off_plane_share``)."""
     label = spec.label + (lr_text(spec, lr) if show_lr and not names_lr(spec.label) else "")
     if diverged_at is not None:
         label += f", diverged at step {diverged_at}"
-    return label
+    return label + off_plane_text(off_plane)
 
 
-def swarm_label(spec: RunSpec, starts: int, diverged: int, lr: float | None = None, show_lr: bool = True) -> str:
+def swarm_label(spec: RunSpec, starts: int, diverged: int, lr: float | None = None, show_lr: bool = True,
+                off_plane: float | None = None) -> str:
     """'Adam (lr=0.2), 60 starts', with ', k diverged' when some runs left."""
     shown = lr_text(spec, lr) if show_lr and not names_lr(spec.group) else ""
     label = f"{spec.group}{shown}, {starts} start{'s' if starts != 1 else ''}"
     if diverged:
         label += f", {diverged} diverged"
-    return label
+    return label + off_plane_text(off_plane)
+
+
+def off_plane_share(runs) -> float | None:
+    """How far the real weights of network runs get from the picture's plane: the largest distance from the
+    plane along each path, as a share of that path's length in weight space (the worst of ``runs``). None
+    for runs of a 2-D function, which are drawn where they are."""
+    shares = [float(np.max(run.off_plane) / run.travelled[-1]) for run in runs
+              if getattr(run, "off_plane", None) is not None and run.travelled[-1] > 0]
+    return max(shares) if shares else None
+
+
+def off_plane_text(share: float | None) -> str:
+    if share is None:
+        return ""
+    return f", {'<1' if share < 0.005 else f'{100 * share:.0f}'}% off-plane"
 
 
 def names_lr(label: str | None) -> bool:

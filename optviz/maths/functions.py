@@ -49,6 +49,10 @@ class Objective:
     #: ``term_gradient(params (runs, 2), idx (runs, batch)) -> (runs, 2)``, so SGD can sample as in the post.
     n_terms: int = 0
     term_gradient: Callable[[Array, Array], Array] | None = None
+    #: Contour grid points per side the renderer should use (None: its own default, fine enough for any pixel
+    #: size); a function that is costly to evaluate, such as a network's loss over a plane, asks for fewer.
+    grid: int | None = None
+    axes: tuple[str, str] = ("$x$", "$y$")      # the axes' labels
 
     def __call__(self, xy) -> Array:
         return self.value(xy)

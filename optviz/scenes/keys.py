@@ -23,7 +23,8 @@ SCENE_KEYS: dict[str, Field] = {f.name: f for f in (
     Field("title", None, "text", max_length=200, help="title drawn above the plot"),
     Field("description", None, "text", max_length=2000, help="a sentence about the scene (shown in the gallery)"),
     Field("function", REQUIRED, "custom",
-          help="a registry name, {name: ..., <coefficient>: ...}, or {formula: ..., minimum: [x, y]}"),
+          help="a registry name, {name: ..., <coefficient>: ...}, {formula: ..., minimum: [x, y]}, or a network: "
+               "{network: ..., data: ...} (see the network keys)"),
     Field("start", None, "pair", shown="the function's start", help="default start [x, y] for every optimizer"),
     Field("steps", 100, "int", minimum=1, maximum=MAX_STEPS,
           help=f"optimizer steps for every run (1..{MAX_STEPS})"),
@@ -32,12 +33,13 @@ SCENE_KEYS: dict[str, Field] = {f.name: f for f in (
     Field("ylim", None, "pair", increasing=True, minimum=-VIEW_LIMIT, maximum=VIEW_LIMIT, shown="the function's view",
           help="y range of the view [low, high]"),
     Field("starts", None, "custom",
-          help="many starts for every optimizer: [[x, y], ...], {random: N, seed: S} or {grid: [nx, ny]}"),
+          help="many starts for every optimizer: [[x, y], ...], {random: N, seed: S} or {grid: [nx, ny]}; "
+               "for a network {random: N, seed: S} is N init seeds S, S+1, ..."),
     Field("optimizers", REQUIRED, "custom", help=f"list of runs (1..{MAX_RUNS}); see the optimizer entry keys"),
     Field("noise", None, "custom",
           help="gradient noise for every run: {std: 0.5, seed: 0, kind: additive | multiplicative}"),
     Field("minibatch", None, "custom",
-          help="for data-term functions (least_squares): {size: 8, seed: 0} samples terms each step"),
+          help="for data-term functions (least_squares, networks): {size: 8, seed: 0} samples terms each step"),
     Field("output", None, "custom", shown="outputs/<scene name>.gif",
           help="where `optviz render` writes, relative to the scene file (and inside its folder or the current "
                "one); the extension picks the format"),
@@ -64,7 +66,7 @@ SCENE_KEYS: dict[str, Field] = {f.name: f for f in (
     Field("contour_greys", (0.0, 0.9), "pair", minimum=0, maximum=1,
           help="style grey: the grey of the lowest and of the highest contour level in view (0 black, 1 white)"),
     Field("contour_width", 1.2, "float", exclusive_minimum=0, maximum=20, help="contour line width in points"),
-    Field("contour_grid", 250, "int", minimum=10, maximum=2000,
+    Field("contour_grid", None, "int", minimum=10, maximum=2000, shown="250 (a network's plane: 61)",
           help="points per side of the grid the contours are traced on (the post's: 111, every 0.1 over +-5.5)"),
 )}
 

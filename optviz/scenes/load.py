@@ -20,6 +20,7 @@ from ..maths.functions import FUNCTIONS, Objective, make_function
 from ..maths.minima import check_minimum, find_minima
 from ..maths.optimizers import OPTIMIZERS, other_names
 from ..maths.torch_bridge import is_dotted, load_plugins
+from ..networks import spec as network
 from . import budget, checks, render_options, run_options
 from .keys import MAX_RUNS, MAX_SWEEP, RUN_KEYS, SCENE_KEYS, VIEW_LIMIT
 from .record import RunSpec, Scene
@@ -83,10 +84,17 @@ def _scene(data: Any, p: Problems, name: str) -> Scene | None:
             p.add(required, f"missing required key '{required}'")
 
     objective = _function(data["function"], "function", p) if "function" in data else None
+    is_network = network.is_network(objective) or (isinstance(data.get("function"), dict)
+                                                    and "network" in data["function"])
+    if is_network and "start" in data:
+        p.add("start", network.START_MESSAGE)
+    if is_network:
+        network.steps_problem(data.get("steps"), "steps", p)
     given = {key: SCENE_KEYS[key].check(data[key], key, p) for key in ("xlim", "ylim", "start", "steps")
-             if key in data}
+             if key in data and not (is_network and key == "start")}
     defaults = SceneDefaults(start=given.get("start"), steps=given.get("steps", 100),
-                             xlim=given.get("xlim"), ylim=given.get("ylim"), objective=objective)
+                             xlim=given.get("xlim"), ylim=given.get("ylim"), objective=objective,
+                             network=is_network)
     if objective is not None:
         defaults.xlim = defaults.xlim or objective.xlim
         defaults.ylim = defaults.ylim or objective.ylim
@@ -98,7 +106,11 @@ def _scene(data: Any, p: Problems, name: str) -> Scene | None:
         if data.get(key) is not None:
             setattr(defaults, key, parse(data[key], key, p, defaults))
     runs = _runs(data.get("optimizers"), p, defaults) if "optimizers" in data else ()
+    if network.is_network(objective) and runs and not p:
+        network.check_runs(objective.network, runs, p)
     render = render_options.settings(data, p)
+    if network.is_network(objective) and render.get("contour_grid"):
+        network.check_grid(objective.network, render["contour_grid"], p)
     if p or objective is None or not runs:
         return None
     built = Scene(function=objective, runs=runs, xlim=defaults.xlim, ylim=defaults.ylim, name=name, **render)
@@ -109,6 +121,8 @@ def _scene(data: Any, p: Problems, name: str) -> Scene | None:
 def _function(value: Any, path: str, p: Problems) -> Objective | None:
     if isinstance(value, Objective):  # built in code, e.g. optviz.scene(function=make_function("beale"), ...)
         return value
+    if isinstance(value, dict) and "network" in value:
+        return network.parse(value, path, p, Path(p.file).parent if p.file else None)
     if isinstance(value, str):
         value = {"name": value}
         name_path = path
@@ -216,7 +230,7 @@ def _runs(value: Any, p: Problems, defaults: SceneDefaults) -> tuple[RunSpec, ..
             p.add(f"optimizers[{i}].label", f"label '{label}' is already used by optimizers[{labels[label]}]; "
                                             "give each run its own label")
         labels[label] = i
-        runs.extend(_swarm(made[0], run_starts) if run_starts else made)
+        runs.extend(_swarm(made[0], run_starts, defaults.network) if run_starts else made)
     lone = sum(run.group is None for run in runs)
     if lone > MAX_TOTAL_RUNS:
         p.add("optimizers", f"make {lone} runs besides swarms; the limit is {MAX_TOTAL_RUNS}")
@@ -245,9 +259,11 @@ def _distinct_labels(runs: dict[int, RunSpec], named: set[int]) -> dict[int, Run
     return out
 
 
-def _swarm(run: RunSpec, starts: list) -> list[RunSpec]:
-    """One entry with many starts becomes one run per start, grouped so they are drawn as a swarm."""
-    return [replace(run, label=f"{run.label} #{i + 1}", start=s, group=run.label) for i, s in enumerate(starts)]
+def _swarm(run: RunSpec, starts: list, seeds: bool = False) -> list[RunSpec]:
+    """One entry with many starts becomes one run per start, grouped so they are drawn as a swarm. A network's
+    starts are init seeds."""
+    return [replace(run, label=f"{run.label} #{i + 1}", group=run.label, **{"init_seed" if seeds else "start": s})
+            for i, s in enumerate(starts)]
 
 
 def _optimizer_name(value: Any, path: str, p: Problems) -> str | None:
@@ -284,6 +300,9 @@ def _run(entry: Any, path: str, p: Problems, defaults: SceneDefaults) -> tuple[l
         p.add(path, "missing required key 'name' (the optimizer, e.g. adam)")
         return None
     if is_dotted(entry["name"]):
+        if defaults.network:
+            p.add(f"{path}.name", network.TORCH_CLASS_MESSAGE)
+            return None
         found = torch_optimizer(entry, path, p, defaults.objective)
         if found is None:
             return None
@@ -294,11 +313,14 @@ def _run(entry: Any, path: str, p: Problems, defaults: SceneDefaults) -> tuple[l
         if found is None:
             return None
         name, hp, display, cycled, before, hypers, swept, combos = found
+        if defaults.network:
+            network.entry_problems(entry, OPTIMIZERS[name], path, p)
 
     label = render_options.drawable(RUN_KEYS["label"].check(entry.get("label", display), f"{path}.label", p),
                                     f"{path}.label", p)
     color = render_options.color(entry["color"], f"{path}.color", p) if "color" in entry else None
-    run_start = RUN_KEYS["start"].check(entry["start"], f"{path}.start", p) if "start" in entry else defaults.start
+    run_start = RUN_KEYS["start"].check(entry["start"], f"{path}.start", p) \
+        if "start" in entry and not defaults.network else defaults.start
     run_steps = RUN_KEYS["steps"].check(entry["steps"], f"{path}.steps", p) if "steps" in entry else defaults.steps
     if "start" in entry and "starts" in entry:
         p.add(path, "give either 'start' or 'starts', not both")

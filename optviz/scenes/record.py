@@ -19,7 +19,7 @@ class RunSpec:
     label: str
     lr: float                           # the initial learning rate (a schedule starts from it)
     hyperparameters: dict[str, Any]     # every other hyperparameter, defaults filled in
-    start: tuple[float, float]
+    start: tuple[float, float]          # a network run's: its projected start, once simulated (NaN before)
     steps: int
     color: str | None = None            # None: the scene's palette picks one
     schedule: dict[str, Any] | None = None   # {"name": "StepLR", <torch kwargs, resolved>}
@@ -28,6 +28,7 @@ class RunSpec:
     group: str | None = None                 # runs from one entry with many starts share a group (a swarm)
     sweep: str | None = None                 # runs from one swept entry share its label ...
     swept: tuple[tuple[str, Any], ...] = ()  # ... and each has its own values of the swept keys
+    init_seed: int | None = None             # a network scene's swarm: this run's initial weights' seed
 
 
 @dataclass(frozen=True)
@@ -36,8 +37,8 @@ class Scene:
 
     function: Objective
     runs: tuple[RunSpec, ...]
-    xlim: tuple[float, float]
-    ylim: tuple[float, float]
+    xlim: tuple[float, float] | None     # None only in a network scene that leaves the view to the paths
+    ylim: tuple[float, float] | None
     name: str = "scene"                  # file stem; names the default output
     title: str | None = None
     description: str | None = None
@@ -57,7 +58,7 @@ class Scene:
     show_lr: bool = True                 # each run's lr in the legend
     contour_greys: tuple[float, float] = (0.0, 0.9)   # style grey: lowest and highest level in view
     contour_width: float = 1.2           # points
-    contour_grid: int = 250              # grid points per side for the contours
+    contour_grid: int | None = None      # grid points per side for the contours (None: the function's, else 250)
     source: str | None = None            # the scene file (None: built in code); `output` is relative to its folder
     output_line: int | None = None       # where `output` is in that file, for messages
 

@@ -11,6 +11,7 @@ import numpy as np
 from ..fields import REQUIRED, Field, Problems, describe
 from ..maths.functions import Objective
 from ..maths.schedules import SCHEDULES
+from ..networks.spec import init_seeds
 from . import checks
 from .keys import MAX_STARTS, MAX_SWEEP
 
@@ -27,6 +28,7 @@ class SceneDefaults:
     starts: list[tuple[float, float]] | None = None
     noise: dict | None = None
     minibatch: dict | None = None
+    network: bool = False               # the function is a network: starts are init seeds, not points
 
 
 SEED = Field("seed", 0, "int", minimum=0, maximum=2**32 - 1, help="random seed")
@@ -43,7 +45,10 @@ SWEEP_BOUND = Field("bound", REQUIRED, "float", help="first or last value")
 
 
 def starts(value: Any, path: str, p: Problems, defaults: SceneDefaults) -> list[tuple[float, float]] | None:
-    """Many starts: a list of points, ``{random: N, seed: S}`` inside the view, or ``{grid: [nx, ny]}``."""
+    """Many starts: a list of points, ``{random: N, seed: S}`` inside the view, or ``{grid: [nx, ny]}``.
+    A network's starts are initialisations: a list of init seeds."""
+    if defaults.network:
+        return init_seeds(value, path, p)
     if isinstance(value, list):
         if not 1 <= len(value) <= MAX_STARTS:
             p.add(path, f"must list 1 to {MAX_STARTS} points, got {len(value)}")
@@ -110,7 +115,8 @@ def minibatch(value: Any, path: str, p: Problems, defaults: SceneDefaults) -> di
     checks.known_keys(value, ["size", "seed"], path, p)
     objective = defaults.objective
     if objective is not None and not objective.n_terms:
-        p.add(path, f"needs a function made of data terms (least_squares); '{objective.name}' is one formula")
+        p.add(path, f"needs a function made of data terms (least_squares or a network); '{objective.name}' is one "
+                    "formula")
         return None
     if "size" not in value:
         p.add(path, "missing required key 'size' (terms per step)")

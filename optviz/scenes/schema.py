@@ -16,6 +16,8 @@ from ..maths.optimizers import OPTIMIZERS, spellings
 from ..maths.optimizers.base import lr_hyper
 from ..maths.torch_bridge import TORCH_CLASS_PATTERN
 from ..maths.schedules import SCHEDULES
+from ..networks.spec import (ACTIVATION, DATA_CSV, DATA_N, DATA_NAME, DATA_NOISE, DATA_SEED, LAYERS, NETWORK_KEYS,
+                             PLANE_DIRECTIONS, PLANE_ORIGIN, PLANE_SEED, PLANES)
 from .keys import MAX_RUNS, MAX_STARTS, MAX_SWEEP, PANELS, RUN_KEYS, SCENE_KEYS
 from .render_options import LEVEL, LEVEL_BOUND, LEVEL_COUNT
 from .run_options import (BATCH_SIZE, GRID_SIDE, NOISE_KIND, NOISE_STD, POINT, RANDOM_STARTS, SEED, SWEEP_BOUND,
@@ -106,7 +108,21 @@ def _function() -> dict:
                                     "minima": {"oneOf": [{"type": "array", "items": point}, {"const": "none"}]},
                                     "xlim": point, "ylim": point, "start": point},
                      "required": ["formula"], "additionalProperties": False})
+    variants.append(_network())
     return {"oneOf": variants}
+
+
+def _network() -> dict:
+    parts = {
+        "network": _object([LAYERS, ACTIVATION]),
+        "data": {"oneOf": [_object([DATA_NAME, DATA_N, DATA_NOISE, DATA_SEED]), _object([DATA_CSV])]},
+        "init_seed": _bare(NETWORK_KEYS["init_seed"]),
+        "plane": {"oneOf": [{"enum": list(PLANES)}, _object([PLANE_DIRECTIONS, PLANE_SEED, PLANE_ORIGIN])]},
+    }
+    props = {key: _described(parts[key], field) for key, field in NETWORK_KEYS.items()}
+    return {"type": "object", "title": "network", "properties": props,
+            "description": "a small MLP trained on classification data, drawn on a plane through its weights",
+            "required": [key for key, field in NETWORK_KEYS.items() if field.required], "additionalProperties": False}
 
 
 def _levels() -> dict:
