@@ -44,3 +44,25 @@ def registry_name(value: Any, path: str, p: Problems, registry: Iterable[str], w
 
 def join(path: str, key: Any) -> str:
     return f"{path}.{key}" if path else str(key)
+
+
+def spacing(value: dict, path: str, p: Problems, bound: Any, count: Any, ends: str = "start, stop",
+            alternative: str = "") -> tuple[str, float, float, int] | None:
+    """``{logspace: [a, b, n]}`` or ``{linspace: [a, b, n]}``: which one and its three numbers, each checked by its
+    field (``bound`` for a and b, ``count`` for n); None after reporting what is wrong."""
+    known_keys(value, ["logspace", "linspace"], path, p)
+    if len(value) != 1:
+        p.add(path, f"give exactly one of logspace or linspace{alternative}")
+        return None
+    (kind, args), = value.items()
+    if kind not in ("logspace", "linspace"):
+        return None
+    if not isinstance(args, list) or len(args) != 3:
+        p.add(f"{path}.{kind}", f"must be [{ends}, count], got {describe(args)}")
+        return None
+    a = bound.check(args[0], f"{path}.{kind}[0]", p)
+    b = bound.check(args[1], f"{path}.{kind}[1]", p)
+    n = count.check(args[2], f"{path}.{kind}[2]", p)
+    if a is None or b is None or n is None:
+        return None
+    return kind, a, b, n

@@ -142,19 +142,10 @@ def shown_by_output(scene, p: Problems) -> None:
 
 def levels(value: Any, p: Problems) -> Any:
     if isinstance(value, dict):
-        checks.known_keys(value, ["logspace", "linspace"], "levels", p)
-        if len(value) != 1:
-            p.add("levels", "give exactly one of logspace or linspace")
+        found = checks.spacing(value, "levels", p, LEVEL_BOUND, LEVEL_COUNT)
+        if found is None:
             return None
-        (kind, args), = value.items()
-        if not isinstance(args, list) or len(args) != 3:
-            p.add(f"levels.{kind}", f"must be [start, stop, count], got {describe(args)}")
-            return None
-        a = LEVEL_BOUND.check(args[0], f"levels.{kind}[0]", p)
-        b = LEVEL_BOUND.check(args[1], f"levels.{kind}[1]", p)
-        n = LEVEL_COUNT.check(args[2], f"levels.{kind}[2]", p)
-        if a is None or b is None or n is None:
-            return None
+        kind, a, b, n = found
         if not a < b:
             p.add(f"levels.{kind}", "start must be below stop")
             return None

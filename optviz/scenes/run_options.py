@@ -201,24 +201,15 @@ def _sweep_values(spec: Any, path: str, p: Problems, hyper) -> list | None:
         return values
     if checks.mapping(spec, path, p) is None:
         return None
-    checks.known_keys(spec, ["logspace", "linspace"], path, p)
-    if len(spec) != 1:
-        p.add(path, "give exactly one of logspace or linspace (or a list of values)")
+    named = next(iter(spec)) if len(spec) == 1 else None
+    if named in ("logspace", "linspace") and hyper.kind != "float":
+        p.add(f"{path}.{named}", f"{hyper.name} takes a list of values, not a {named}")
         return None
-    (kind, args), = spec.items()
-    if kind not in ("logspace", "linspace"):
+    found = checks.spacing(spec, path, p, SWEEP_BOUND, SWEEP_COUNT, ends="first, last",
+                           alternative=" (or a list of values)")
+    if found is None:
         return None
-    if hyper.kind != "float":
-        p.add(f"{path}.{kind}", f"{hyper.name} takes a list of values, not a {kind}")
-        return None
-    if not isinstance(args, list) or len(args) != 3:
-        p.add(f"{path}.{kind}", f"must be [first, last, count], got {describe(args)}")
-        return None
-    a = SWEEP_BOUND.check(args[0], f"{path}.{kind}[0]", p)
-    b = SWEEP_BOUND.check(args[1], f"{path}.{kind}[1]", p)
-    n = SWEEP_COUNT.check(args[2], f"{path}.{kind}[2]", p)
-    if a is None or b is None or n is None:
-        return None
+    kind, a, b, n = found
     if kind == "logspace" and not (a > 0 and b > 0):
         p.add(f"{path}.{kind}", f"needs first and last above 0, got {a:g} and {b:g}")
         return None
