@@ -34,7 +34,7 @@ import numpy as np
 from ..fields import closest
 from .functions import Objective
 
-__all__ = ["FormulaError", "Expr", "parse_formula", "formula_objective", "nodes",
+__all__ = ["FormulaError", "Expr", "parse_formula", "formula_objective", "walk",
            "ALLOWED_FUNCTIONS", "VARIABLES", "CONSTANTS", "MAX_LENGTH", "MAX_DEPTH", "MAX_EXPONENT", "MAX_NUMBER"]
 
 MAX_LENGTH = 500
@@ -81,6 +81,7 @@ class FormulaError(ValueError):
 
 _BINARY = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**"}
 _BINARY_UFUNC = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide, "pow": np.power}
+_NUMPY_OPS: dict[str, Callable] = {**_UFUNCS, **_BINARY_UFUNC, "neg": np.negative}
 _PREC = {"add": 1, "sub": 1, "mul": 2, "div": 2, "neg": 3, "pow": 4}
 
 
@@ -261,12 +262,6 @@ def _postorder(roots: list[Expr]) -> list[Expr]:
     return order
 
 
-def nodes(expr: Expr) -> list[Expr]:
-    """Every distinct node of ``expr``, children before parents: the order an evaluator in another array library
-    (torch, for autograd) computes them in."""
-    return _postorder([expr])
-
-
 def _derivative_of_call(fn: str, u: Expr) -> Expr:
     """f'(u) for f in the whitelist (the chain rule multiplies by u' afterwards)."""
     if fn == "sin":
@@ -343,23 +338,25 @@ def _evaluate(roots: list[Expr], xy: Any) -> list[np.ndarray]:
     if xy.ndim < 1 or xy.shape[0] != 2:
         raise ValueError(f"expected points of shape (2, ...), got {xy.shape}")
     shape = xy.shape[1:]
-    x, y = xy[0], xy[1]
-    vals: dict[int, Any] = {}
     with np.errstate(all="ignore"):
-        for node in _postorder(roots):
-            op = node.op
-            if node.const is not None:
-                v = np.float64(node.const)
-            elif op == "var":
-                v = x if node.name == "x" else y
-            elif op == "neg":
-                v = np.negative(vals[id(node.args[0])])
-            elif op in _BINARY_UFUNC:
-                v = _BINARY_UFUNC[op](vals[id(node.args[0])], vals[id(node.args[1])])
-            else:
-                v = _UFUNCS[op](vals[id(node.args[0])])
-            vals[id(node)] = v
-    return [np.array(np.broadcast_to(vals[id(r)], shape), dtype=np.float64) for r in roots]
+        values = walk(roots, xy[0], xy[1], np.float64, _NUMPY_OPS)
+    return [np.array(np.broadcast_to(v, shape), dtype=np.float64) for v in values]
+
+
+def walk(roots: list[Expr], x: Any, y: Any, constant: Callable[[float], Any], ops: dict[str, Callable]) -> list:
+    """The values of several trees in any array library: ``constant(c)`` makes one of its numbers and ``ops`` maps
+    every operation (neg, add, sub, mul, div, pow and the whitelisted calls) to its function. Subtrees the trees
+    share are computed once; the walk is an explicit post-order, so no formula can hit the recursion limit."""
+    vals: dict[int, Any] = {}
+    for node in _postorder(roots):
+        if node.const is not None:
+            v = constant(node.const)
+        elif node.op == "var":
+            v = x if node.name == "x" else y
+        else:
+            v = ops[node.op](*(vals[id(a)] for a in node.args))
+        vals[id(node)] = v
+    return [vals[id(r)] for r in roots]
 
 
 def _format_number(v: float) -> str:

@@ -20,7 +20,7 @@ from typing import Callable
 
 import torch
 
-from ..formula import Expr, FormulaError, nodes, parse_formula
+from ..formula import Expr, FormulaError, parse_formula, walk
 from ..functions import Objective, least_squares_data
 
 TorchFunction = Callable[[torch.Tensor], torch.Tensor]
@@ -31,6 +31,7 @@ _CALLS = {
     "sqrt": torch.sqrt, "abs": torch.abs, "sign": torch.sign,
 }
 _BINARY = {"add": torch.add, "sub": torch.sub, "mul": torch.mul, "div": torch.div, "pow": torch.pow}
+_OPS = {**_CALLS, **_BINARY, "neg": torch.neg}
 _DEFINITION = re.compile(r"\s*([A-Za-z_]\w*)\s*=\s*(.+)\Z", re.S)
 
 
@@ -60,25 +61,9 @@ def expand_definitions(text: str) -> str:
 
 
 def expression_function(expr: Expr) -> TorchFunction:
-    order = nodes(expr)
-
     def f(xy: torch.Tensor) -> torch.Tensor:
-        x, y = xy[0], xy[1]
-        values: dict[int, torch.Tensor] = {}
-        for node in order:
-            op = node.op
-            if node.const is not None:
-                v = torch.tensor(node.const, dtype=xy.dtype)
-            elif op == "var":
-                v = x if node.name == "x" else y
-            elif op == "neg":
-                v = torch.neg(values[id(node.args[0])])
-            elif op in _BINARY:
-                v = _BINARY[op](values[id(node.args[0])], values[id(node.args[1])])
-            else:
-                v = _CALLS[op](values[id(node.args[0])])
-            values[id(node)] = v
-        return values[id(expr)].expand(x.shape)
+        (value,) = walk([expr], xy[0], xy[1], lambda c: torch.tensor(c, dtype=xy.dtype), _OPS)
+        return value.expand(xy.shape[1:])
 
     return f
 
