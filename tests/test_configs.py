@@ -9,8 +9,6 @@ from PIL import Image
 
 from optviz.api import render_scene
 from optviz.draw.writers.gif import delays
-from optviz.errors import MissingDependency, SceneError, problems_of
-from optviz.scenes.load import load
 
 ROOT = Path(__file__).resolve().parents[1]
 _spec = importlib.util.spec_from_file_location("blog_ssim", ROOT / "scripts" / "blog_ssim.py")
@@ -22,13 +20,8 @@ SMALLEST_ORIGINAL = 870_000
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=[str(p.relative_to(ROOT / "configs")) for p in CONFIGS])
-def test_every_config_renders(tmp_path, path):
-    try:
-        scene = load(path)
-    except SceneError as exc:    # CI installs torch and pytorch-optimizer; elsewhere say what is missing
-        if all(isinstance(p, MissingDependency) for p in problems_of(exc)):
-            pytest.skip(f"{path.name} {exc.message}")
-        raise
+def test_every_config_renders(tmp_path, path, load_or_skip):
+    scene = load_or_skip(path)
     out = render_scene(scene, tmp_path / f"{scene.name}.gif")
     longest = max(run.steps for run in scene.runs)
     count = min(longest + 1, scene.max_frames)

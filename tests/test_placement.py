@@ -10,7 +10,6 @@ import pytest
 
 from optviz import load, simulate
 from optviz.draw import figure, look
-from optviz.errors import MissingDependency, SceneError, problems_of
 from optviz.scenes.load import scene_from_data
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,13 +51,8 @@ def covers(pic):
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=[str(p.relative_to(ROOT / "configs")) for p in CONFIGS])
-def test_no_shipped_picture_covers_a_start_or_a_minimum(path):
-    try:
-        scene = load(path)
-    except SceneError as exc:    # CI installs torch and pytorch-optimizer; elsewhere say what is missing
-        if all(isinstance(p, MissingDependency) for p in problems_of(exc)):
-            pytest.skip(f"{path.name} {exc.message}")
-        raise
+def test_no_shipped_picture_covers_a_start_or_a_minimum(path, load_or_skip):
+    scene = load_or_skip(path)
     pic = figure.build(simulate(scene))
     assert marker_boxes(pic)
     assert covers(pic) == []
