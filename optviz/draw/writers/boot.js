@@ -3,13 +3,10 @@
 (function () {
   "use strict";
 
-  var root = document.getElementById("optviz");
-
   function fail(text) {
-    var message = root.querySelector(".optviz-message");
+    var message = document.querySelector("#optviz .optviz-message");
     message.textContent = text;
     message.hidden = false;
-    root.querySelector(".optviz-controls").hidden = true;
   }
 
   if (typeof DecompressionStream !== "function") {

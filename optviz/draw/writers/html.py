@@ -5,14 +5,17 @@ lossless WebP, every point of every run as numbers, and a small player (``player
 this module) that draws the paths and dots on a canvas with the axes' own data-to-pixel transform, so its last
 frame puts the dots on the GIF's pixels. Nothing is fetched: no CDN, no font, no request of any kind.
 
-A page must weigh less than the scene's GIF, so everything in it is stored small. The player's script is
-deflated; a few lines (``boot.js``) inflate and run it with the browser's built-in DecompressionStream, which
-also inflates the numbers. Lone runs' coordinates are fixed-point numbers in units of 2**-30 (within 5e-10 of
-``optviz trace``'s, far below a pixel), stored as second differences (a path's steps change slowly), zigzagged
-into small unsigned integers; a coordinate too large for that (a diverging run) keeps its run's float64. Losses
-and a swarm's many runs are float32 (7 digits), an lr schedule float64 (the legend writes it as Python does).
-Float sequences are XOR-ed with their previous value (neighbouring points share their high bits); every pack's
-bytes are split into planes (byte 0 of every number, then byte 1, ...) and deflated.
+A page must weigh less than the scene's GIF, so everything in it is stored small. The player's style and script
+are deflated; a few lines (``boot.js``) inflate and run them with the browser's built-in DecompressionStream,
+which also inflates the numbers. Until the player runs, the page is its picture (``page.css``): without
+JavaScript, or in a browser without DecompressionStream, it shows the surface and says why it cannot play.
+
+Lone runs' coordinates are fixed-point numbers in units of 2**-30 (within 5e-10 of ``optviz trace``'s, far
+below a pixel), stored as second differences (a path's steps change slowly), zigzagged into small unsigned
+integers; a coordinate too large for that (a diverging run) keeps its run's float64. Losses and a swarm's many
+runs are float32 (7 digits), an lr schedule float64 (the legend writes it as Python does). Float sequences are
+XOR-ed with their previous value (neighbouring points share their high bits); every pack's bytes are split into
+planes (byte 0 of every number, then byte 1, ...) and deflated.
 """
 from __future__ import annotations
 
