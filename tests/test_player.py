@@ -176,23 +176,27 @@ def test_a_swarm_is_stored_as_float32(pages):
 
 
 def test_a_run_beyond_fixed_point_keeps_its_float64(opened, tmp_path):
-    """Coordinates of a million and more (a huge view, a run flying off) stay float64, exactly trace's."""
+    """Coordinates of 2**20 and more (a huge view, a run flying off) stay float64, exactly trace's; just below,
+    fixed-point needs 7 bytes a number, which the player still reads exactly."""
+    runs = [{"name": "sgd", "label": "far", "lr": 0.3}, {"name": "sgd", "label": "edge", "lr": 0.01,
+                                                         "start": [1.0e6, -1.04e6]},
+            {"name": "sgd", "label": "near", "lr": 0.3, "start": [3.0, 1.0]}]
     scene = optviz.scene(name="far", function="parabola", start=[1.5e6, -2.0e5], steps=40, xlim=[-2e6, 2e6],
-                         ylim=[-2e6, 2e6], size=[400, 240],
-                         optimizers=[{"name": "sgd", "label": "far", "lr": 0.3}, {"name": "sgd", "label": "near",
-                                                                                  "lr": 0.3, "start": [3.0, 1.0]}])
+                         ylim=[-2e6, 2e6], size=[400, 240], optimizers=runs)
     traj = optviz.simulate(scene)
     o = opened(optviz.render(traj, tmp_path / "far.html").path)
     data = page_data(o.path.read_text(encoding="utf-8"))
-    assert [data["packs"][run["x"][0]]["type"] for run in data["runs"]] == ["f64", "fixed"]
+    assert [data["packs"][run["x"][0]]["type"] for run in data["runs"]] == ["f64", "fixed", "fixed"]
+    assert data["packs"][1]["width"] == 7
     far = traj.runs[0].points
     assert not FixedPack.holds(far)
     assert np.array_equal(numbers(data, data["runs"][0]["x"]), far[:, 0])
     assert np.array_equal(numbers(data, data["runs"][0]["y"]), far[:, 1])
-    for k in (0, 7, 40):
+    for k in (0, 1, 7, 40):
         state = o.seek(k)
         assert state["runs"][0]["x"] == far[k, 0] and state["runs"][0]["y"] == far[k, 1]
-        assert abs(state["runs"][1]["x"] - traj.runs[1].points[k, 0]) <= 2.0 ** -31
+        for run, simulated in zip(state["runs"][1:], traj.runs[1:]):
+            assert np.abs(np.array([run["x"], run["y"]]) - simulated.points[k]).max() <= 2.0 ** -31
     assert o.errors == []
 
 
