@@ -25,13 +25,13 @@ import optviz
 from optviz.commands.cli import main
 from optviz.draw import figure, look
 from optviz.draw.frames import Animator
-from optviz.draw.writers.html import LR_MARK, MAX_PIXELS, MAX_POINTS
+from optviz.draw.writers.html import LR_MARK, MAX_PIXELS, MAX_POINTS, FixedPack, _compact, background
 from optviz.errors import MissingDependency, SceneError, problems_of
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = sorted((ROOT / "configs").rglob("*.yaml"))
 BLOG = sorted((ROOT / "configs" / "blog").glob("*.yaml"))
-ASSETS = ("player.js", "player.css")
+ASSETS = ("boot.js", "page.css", "player.js", "player.css")
 
 
 def renderable() -> list[Path]:
@@ -89,24 +89,42 @@ def page_data(page: str) -> dict:
 
 
 def unpack(pack: dict) -> np.ndarray:
-    """The page's numbers as its player reads them (inflate, byte planes, XOR with the previous value)."""
-    width = 8 if pack["type"] == "f64" else 4
+    """The page's numbers as its player reads them: inflate, byte planes, then either undo the XOR with the
+    previous value (floats) or sum the second differences twice and scale (fixed-point)."""
     planes = np.frombuffer(zlib.decompress(base64.b64decode(pack["data"])), dtype=np.uint8)
+    if pack["type"] == "fixed":
+        u = sum(planes[b * pack["size"]:(b + 1) * pack["size"]].astype(np.uint64) << np.uint64(8 * b)
+                for b in range(pack["width"]))
+        d = (u >> np.uint64(1)).astype(np.int64) ^ -(u & np.uint64(1)).astype(np.int64)
+        out = np.zeros(pack["size"])
+        for at, n in pack["seqs"]:
+            out[at:at + n] = np.cumsum(np.cumsum(d[at:at + n])) * 2.0 ** -pack["bits"]
+        return out
+    width = 8 if pack["type"] == "f64" else 4
     words = planes.reshape(width, -1).T.copy().view(f"<u{width}").ravel()
     for at, n in pack["seqs"]:
         words[at:at + n] = np.bitwise_xor.accumulate(words[at:at + n])
     return words.view(f"<f{width}")
 
 
+def numbers(data: dict, ref) -> np.ndarray:
+    """One sequence of a page's numbers, by its reference [pack, index]."""
+    pack = data["packs"][ref[0]]
+    at, n = pack["seqs"][ref[1]]
+    return unpack(pack)[at:at + n]
+
+
+def player_parts(page: str) -> dict:
+    """The player's style and script as the page stores them (deflated JSON) for boot.js."""
+    found = re.search(r'<script type="application/octet-stream" id="optviz-player">(.*?)</script>', page, re.S)
+    return json.loads(zlib.decompress(base64.b64decode(found.group(1))))
+
+
 def test_every_shipped_scene_gives_a_page_smaller_than_its_gif(pages):
     assert sorted(pages) == sorted(p.stem for p in renderable())
     for name, page in pages.items():
         gif = ROOT / "outputs" / f"{name}.gif"
-        scene = optviz.load(next(p for p in CONFIGS if p.stem == name))
-        # without a step counter (the post's look, issue 11) a GIF stores only the growing paths: its page,
-        # which holds the same background and every number, may weigh up to half as much again
-        bound = gif.stat().st_size * (1 if scene.show_counter else 1.5)
-        assert page.stat().st_size < bound, (name, page.stat().st_size, gif.stat().st_size)
+        assert page.stat().st_size < gif.stat().st_size, (name, page.stat().st_size, gif.stat().st_size)
 
 
 def test_the_same_scene_gives_the_same_bytes(pages, tmp_path):
@@ -136,27 +154,85 @@ def test_a_page_is_self_contained_and_its_numbers_are_traces(pages):
     parser = _Outside()
     parser.feed(text)
     assert parser.fetches == [] and "@import" not in text and "url(" not in text
-    assert parser.tags.count("script") == 2 and parser.tags.count("canvas") == 1
+    assert parser.tags.count("script") == 3 and parser.tags.count("canvas") == 1
     data = page_data(text)
-    arrays = [unpack(p) for p in data["packs"]]
     records = trace(ROOT / "configs" / "blog" / "adam-beale.yaml")
     assert [r["label"] for r in data["runs"]] == [r["label"] for r in records["runs"]]
     for run, record in zip(data["runs"], records["runs"]):
-        seqs = data["packs"][run["pack"]]["seqs"]
-        x, y, loss = (arrays[run["pack"]][seqs[run[k]][0]:sum(seqs[run[k]])] for k in ("x", "y", "loss"))
+        x, y, loss = (numbers(data, run[k]) for k in ("x", "y", "loss"))
         points = np.asarray(record["points"])
-        assert np.array_equal(x, points[:, 0]) and np.array_equal(y, points[:, 1])   # float64, bit for bit
-        assert np.array_equal(loss, np.asarray(record["loss"], dtype=float))
+        assert data["packs"][run["x"][0]]["type"] == "fixed"
+        assert np.abs(x - points[:, 0]).max() <= 2.0 ** -31 and np.abs(y - points[:, 1]).max() <= 2.0 ** -31
+        assert np.array_equal(loss, np.float32(record["loss"]))
 
 
 def test_a_swarm_is_stored_as_float32(pages):
     data = page_data(pages["swarm"].read_text(encoding="utf-8"))
     records = trace(ROOT / "configs" / "swarm.yaml")
-    compact = unpack(data["packs"][1])
     assert len(data["runs"]) == len(records["runs"]) == 120
     for run, record in zip(data["runs"][::17], records["runs"][::17]):
-        seq = data["packs"][1]["seqs"][run["x"]]
-        assert np.array_equal(compact[seq[0]:sum(seq)], np.float32(np.asarray(record["points"])[:, 0]))
+        assert data["packs"][run["x"][0]]["type"] == "f32"
+        assert np.array_equal(numbers(data, run["x"]), np.float32(np.asarray(record["points"])[:, 0]))
+
+
+def test_a_run_beyond_fixed_point_keeps_its_float64(opened, tmp_path):
+    """Coordinates of 2**20 and more (a huge view, a run flying off) stay float64, exactly trace's; just below,
+    fixed-point needs 7 bytes a number, which the player still reads exactly."""
+    runs = [{"name": "sgd", "label": "far", "lr": 0.3}, {"name": "sgd", "label": "edge", "lr": 0.01,
+                                                         "start": [1.0e6, -1.04e6]},
+            {"name": "sgd", "label": "near", "lr": 0.3, "start": [3.0, 1.0]}]
+    scene = optviz.scene(name="far", function="parabola", start=[1.5e6, -2.0e5], steps=40, xlim=[-2e6, 2e6],
+                         ylim=[-2e6, 2e6], size=[400, 240], optimizers=runs)
+    traj = optviz.simulate(scene)
+    o = opened(optviz.render(traj, tmp_path / "far.html").path)
+    data = page_data(o.path.read_text(encoding="utf-8"))
+    assert [data["packs"][run["x"][0]]["type"] for run in data["runs"]] == ["f64", "fixed", "fixed"]
+    assert data["packs"][1]["width"] == 7
+    far = traj.runs[0].points
+    assert not FixedPack.holds(far)
+    assert np.array_equal(numbers(data, data["runs"][0]["x"]), far[:, 0])
+    assert np.array_equal(numbers(data, data["runs"][0]["y"]), far[:, 1])
+    for k in (0, 1, 7, 40):
+        state = o.seek(k)
+        assert state["runs"][0]["x"] == far[k, 0] and state["runs"][0]["y"] == far[k, 1]
+        for run, simulated in zip(state["runs"][1:], traj.runs[1:]):
+            assert np.abs(np.array([run["x"], run["y"]]) - simulated.points[k]).max() <= 2.0 ** -31
+    assert o.errors == []
+
+
+def test_fixed_point_is_exact_to_half_its_unit_up_to_its_limit():
+    rng = np.random.default_rng(0)
+    values = [np.cumsum(rng.normal(0, 10.0 ** e, 500)) for e in (-12, -3, 0, 3)]
+    values.append(np.array([FixedPack.LIMIT * 0.999, -FixedPack.LIMIT * 0.999, 0.0, -0.0, 1e-300]))
+    pack = FixedPack(0)
+    refs = [pack.add(v) for v in values]
+    data = {"packs": [pack.encoded()]}
+    for v, ref in zip(values, refs):
+        assert np.abs(numbers(data, ref) - v).max() <= 2.0 ** -(FixedPack.BITS + 1)
+    assert data["packs"][0]["width"] <= 7                   # below 2**53: exact in a JavaScript number
+    assert not FixedPack.holds([FixedPack.LIMIT]) and not FixedPack.holds([0.0, np.nan])
+
+
+def test_the_background_is_the_pictures_own_pixels(pages, pictures):
+    text = pages["sgd-momentum"].read_text(encoding="utf-8")
+    found = re.search(r'<img class="optviz-background" src="data:image/webp;base64,([^"]*)"', text).group(1)
+    shown = Image.open(io.BytesIO(base64.b64decode(found)))
+    assert shown.format == "WEBP"
+    traj, pic, anim = pictures("sgd-momentum")
+    assert np.array_equal(np.asarray(shown.convert("RGB")), np.asarray(background(pic, anim).convert("RGB")))
+
+
+def test_the_player_is_stored_compacted_and_deflated(pages):
+    text = pages["sgd-momentum"].read_text(encoding="utf-8")
+    parts = player_parts(text)
+    for name, kind in (("player.js", "script"), ("player.css", "style")):
+        source = resources.files("optviz.draw.writers").joinpath(name).read_text(encoding="utf-8")
+        assert parts[kind] == _compact(source) and len(parts[kind]) < len(source)
+    assert "player.js" not in text and "optviz-player" in text
+    source = "a = '//  x';  // gone\nb = \"it's\";  // kept: a quote is open\n  /* gone\n  too */\nc = 1;\n"
+    assert _compact(source) == "a = '//  x';\nb = \"it's\";  // kept: a quote is open\nc = 1;\n"
+    with pytest.raises(RuntimeError):
+        _compact("a = `multi\nline`;\n")
 
 
 def test_player_files_are_package_data():
@@ -238,7 +314,7 @@ class Opened:
         self.page = self.context.new_page()
         self.page.on("console", lambda m: self.errors.append(m.text) if m.type in ("error", "warning") else None)
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-        self.url = path.as_uri()
+        self.path, self.url = path, path.as_uri()
         self.page.goto(self.url)
         self.page.wait_for_function("window.optvizPlayer !== undefined")
 
@@ -526,6 +602,32 @@ def test_swarms_diverged_runs_and_panels_behave_as_in_the_gif(pages, pictures, o
     assert np.abs(view[int(height - row), int(column)] - rgb8(state["runs"][-1]["color"])).max() <= 8
     for o_ in (o, lr, views):
         assert o_.errors == [] and o_.requests == [o_.url]
+
+
+@pytest.mark.parametrize("without", ["javascript", "DecompressionStream"])
+def test_without_the_player_the_page_is_the_picture(pages, browser, without):
+    """No JavaScript, or a browser too old to inflate the player: the picture, at the page's width, and a note;
+    none of the player's controls, legend or canvas, which would do nothing."""
+    options = {"java_script_enabled": False} if without == "javascript" else {}
+    context = browser.new_context(viewport={"width": 320, "height": 640}, **options)
+    try:
+        if without == "DecompressionStream":
+            context.add_init_script("delete window.DecompressionStream")
+        page = context.new_page()
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(pages["adam-beale"].as_uri())
+        page.wait_for_load_state("load")
+        picture = page.evaluate("""(() => { const r = document.querySelector('.optviz-background')
+            .getBoundingClientRect(); return [r.width, r.height]; })()""")
+        assert 280 <= picture[0] <= 320 - 16 and picture[1] == pytest.approx(picture[0] * 432 / 720, abs=1)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 320
+        for hidden in (".optviz-canvas", ".optviz-legend", ".optviz-controls"):
+            assert not page.is_visible(hidden), hidden
+        note = "The player needs JavaScript" if without == "javascript" else "lacks DecompressionStream"
+        assert note in page.inner_text("body") and errors == []
+    finally:
+        context.close()
 
 
 def test_jupyter_shows_the_player_inline(pages, browser, tmp_path):

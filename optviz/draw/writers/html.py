@@ -1,14 +1,21 @@
 """The HTML writer: one self-contained page per scene that plays, pauses, scrubs and explains the race.
 
 A GIF can only be watched. The page holds the renderer's own background (contours, axes, labels, minima) as a
-PNG, every point of every run as numbers, and a small player (``player.js`` and ``player.css`` beside this
-module) that draws the paths and dots on a canvas with the axes' own data-to-pixel transform, so its last
+lossless WebP, every point of every run as numbers, and a small player (``player.js`` and ``player.css`` beside
+this module) that draws the paths and dots on a canvas with the axes' own data-to-pixel transform, so its last
 frame puts the dots on the GIF's pixels. Nothing is fetched: no CDN, no font, no request of any kind.
 
-The numbers are packed small. Lone runs are float64 (``optviz trace``'s numbers, exactly); a swarm's many runs
-are float32 (a page must stay smaller than the GIF, and 7 digits are far finer than a pixel). Each sequence is
-XOR-ed with its previous value (neighbouring points share their high bits), the bytes are split into planes and
-deflated; the browser inflates them with its built-in DecompressionStream.
+A page must weigh less than the scene's GIF, so everything in it is stored small. The player's style and script
+are deflated; a few lines (``boot.js``) inflate and run them with the browser's built-in DecompressionStream,
+which also inflates the numbers. Until the player runs, the page is its picture (``page.css``): without
+JavaScript, or in a browser without DecompressionStream, it shows the surface and says why it cannot play.
+
+Lone runs' coordinates are fixed-point numbers in units of 2**-30 (within 5e-10 of ``optviz trace``'s, far
+below a pixel), stored as second differences (a path's steps change slowly), zigzagged into small unsigned
+integers; a coordinate too large for that (a diverging run) keeps its run's float64. Losses and a swarm's many
+runs are float32 (7 digits), an lr schedule float64 (the legend writes it as Python does). Float sequences are
+XOR-ed with their previous value (neighbouring points share their high bits); every pack's bytes are split into
+planes (byte 0 of every number, then byte 1, ...) and deflated.
 """
 from __future__ import annotations
 
@@ -67,30 +74,66 @@ class HtmlWriter(Writer):
         self.path.write_bytes(page(traj, pic, anim).encode("utf-8"))
 
 
-class Pack:
-    """Number sequences of one float type, stored small (see the module docstring); ``add`` returns the
-    sequence's index, which the page's data uses to find it."""
+class FloatPack:
+    """Float sequences of one type, stored small (see the module docstring); ``add`` returns the sequence's
+    reference, [pack, index], which the page's data uses to find it."""
 
-    def __init__(self, dtype: str):
-        self.dtype = np.dtype(dtype)
+    def __init__(self, number: int, dtype: str):
+        self.number, self.dtype = number, np.dtype(dtype)
         self.parts: list[np.ndarray] = []
         self.seqs: list[tuple[int, int]] = []
         self.size = 0
 
-    def add(self, values) -> int:
-        part = np.ascontiguousarray(values, dtype=self.dtype)
+    def add(self, values) -> list[int]:
+        part = self.words(values)
         self.parts.append(part)
         self.seqs.append((self.size, len(part)))
         self.size += len(part)
-        return len(self.seqs) - 1
+        return [self.number, len(self.seqs) - 1]
+
+    def words(self, values) -> np.ndarray:
+        words = np.ascontiguousarray(values, dtype=self.dtype).view(f"<u{self.dtype.itemsize}")
+        return np.concatenate([words[:1], words[1:] ^ words[:-1]])
+
+    def width(self) -> int:
+        return self.dtype.itemsize
 
     def encoded(self) -> dict:
-        width = self.dtype.itemsize
-        words = [p.view(f"<u{width}") for p in self.parts]
-        deltas = [np.concatenate([w[:1], w[1:] ^ w[:-1]]) for w in words] or [np.zeros(0, f"<u{width}")]
-        planes = np.concatenate(deltas).view(np.uint8).reshape(-1, width).T.tobytes()
-        return {"type": f"f{8 * width}", "size": self.size, "seqs": self.seqs,
+        width = self.width()
+        words = np.concatenate(self.parts) if self.parts else np.zeros(0, np.uint64)
+        planes = words.astype("<u8").view(np.uint8).reshape(-1, 8)[:, :width].T.tobytes()
+        return {"type": f"f{8 * self.dtype.itemsize}", "size": self.size, "seqs": self.seqs,
                 "data": base64.b64encode(zlib.compress(planes, 9)).decode("ascii")}
+
+
+class FixedPack(FloatPack):
+    """Coordinates as whole multiples of 2**-BITS: second differences, zigzagged (0, -1, 1, -2, ... ->
+    0, 1, 2, 3, ...), as few bytes as the largest needs. The player rebuilds each value exactly as
+    integer * 2**-BITS: below 2**53 every step of that is exact in a JavaScript number."""
+
+    BITS = 30
+    LIMIT = 2.0 ** 20          # |value| below this keeps |second difference| * 2 under 2**53
+
+    def __init__(self, number: int):
+        super().__init__(number, "<i8")
+
+    @classmethod
+    def holds(cls, values) -> bool:
+        values = np.asarray(values, dtype=float)
+        return bool(np.all(np.isfinite(values)) and np.all(np.abs(values) < cls.LIMIT))
+
+    def words(self, values) -> np.ndarray:
+        q = np.rint(np.asarray(values, dtype=float) * 2.0 ** self.BITS).astype(np.int64)
+        for _ in range(2):
+            q = np.concatenate([q[:1], np.diff(q)])
+        return ((q << 1) ^ (q >> 63)).view(np.uint64)
+
+    def width(self) -> int:
+        top = int(max((p.max() for p in self.parts if len(p)), default=0))
+        return max(1, (top.bit_length() + 7) // 8)
+
+    def encoded(self) -> dict:
+        return {**super().encoded(), "type": "fixed", "bits": self.BITS, "width": self.width()}
 
 
 def page(traj, pic, anim) -> str:
@@ -99,16 +142,16 @@ def page(traj, pic, anim) -> str:
     data = scene_data(traj, pic, anim)
     title = scene.title or scene.name
     width, height = scene.size
-    png = base64.b64encode(background_png(pic, anim)).decode("ascii")
+    picture = base64.b64encode(webp(background(pic, anim))).decode("ascii")
     e, a = _text, _attr
     legend = _legend(data) if data["legend"] is not None else []
     counter = []
     if data["counter"]:
         box, font = data["counter"]["box"], data["counter"]["font"]
         style = f"{_box(box)}; line-height: calc(var(--k) * {box[3]}px); --font: {font}"
-        counter = [f'<div class="optviz-counter" style="{a(style)}">step <span>0</span></div>']
+        counter = [f'<div class="optviz-counter" style="{a(style)}" hidden>step <span>0</span></div>']
     controls = [
-        '<div class="optviz-controls">',
+        '<div class="optviz-controls" hidden>',
         '<button type="button" class="optviz-play" aria-label="Play" title="Play / pause (space)">'
         '<svg viewBox="0 0 16 16" aria-hidden="true"><path class="optviz-icon-play" d="M4 2.5v11l9-5.5z"/>'
         '<path class="optviz-icon-pause" d="M3.5 2.5h3v11h-3zM9.5 2.5h3v11h-3z"/></svg></button>',
@@ -134,14 +177,14 @@ def page(traj, pic, anim) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f'<meta name="generator" content="optviz {a(__version__)}">',
         f"<title>{e(title)}</title>",
-        f"<style>\n{_asset('player.css')}</style>",
+        f"<style>\n{_compact(_asset('page.css'))}</style>",
         "</head>",
         "<body>",
         f'<figure class="optviz" id="optviz" style="max-width: {width}px">',
         '<div class="optviz-stage">',
-        f'<img class="optviz-background" src="data:image/png;base64,{png}" width="{width}" height="{height}" '
+        f'<img class="optviz-background" src="data:image/webp;base64,{picture}" width="{width}" height="{height}" '
         f'alt="{a(scene.description or title)}">',
-        f'<canvas class="optviz-canvas" width="{data["pixels"][0]}" height="{data["pixels"][1]}"></canvas>',
+        f'<canvas class="optviz-canvas" width="{data["pixels"][0]}" height="{data["pixels"][1]}" hidden></canvas>',
         *counter,
         *legend,
         '<div class="optviz-tip" role="status" hidden></div>',
@@ -151,7 +194,8 @@ def page(traj, pic, anim) -> str:
         "<noscript><p>The player needs JavaScript; the picture above shows the scene's surface.</p></noscript>",
         "</figure>",
         f'<script type="application/json" id="optviz-data">{_json(data)}</script>',
-        f"<script>\n{_asset('player.js')}</script>",
+        f'<script type="application/octet-stream" id="optviz-player">{player()}</script>',
+        f"<script>\n{_compact(_asset('boot.js'))}</script>",
         "</body>",
         "</html>",
         "",
@@ -168,13 +212,12 @@ def scene_data(traj, pic, anim) -> dict:
     scene = traj.scene
     scale = pic.scale
     pixels = pic.canvas.get_width_height()
-    precise, compact = Pack("<f8"), Pack("<f4")
+    precise, fixed, compact = FloatPack(0, "<f8"), FixedPack(1), FloatPack(2, "<f4")
     index = {id(run): i for i, run in enumerate(traj.runs)}
     entries, runs = [], [None] * len(traj.runs)
     for n, entry in enumerate(pic.entries):
         swarm = isinstance(entry, Swarm)
         tracks = entry.tracks if swarm else [entry]
-        pack, store = (1, compact) if swarm else (0, precise)
         first = tracks[0].run
         mark = LR_MARK if first.spec.schedule is not None else None
         told = sorted({0} | {t.run.diverged_at for t in tracks if t.run.diverged_at is not None})
@@ -198,10 +241,11 @@ def scene_data(traj, pic, anim) -> dict:
         })
         for t in tracks:
             run = t.run
-            record = {"label": run.spec.label, "entry": n, "pack": pack, "lr": float(run.spec.lr),
+            store = compact if swarm else fixed if fixed.holds(run.points) else precise
+            record = {"label": run.spec.label, "entry": n, "lr": float(run.spec.lr),
                       "diverged": None if run.diverged_at is None else int(run.diverged_at),
-                      "x": store.add(run.points[:, 0]), "y": store.add(run.points[:, 1]), "loss": store.add(run.loss),
-                      "lossPx": None, "surfPx": None, **_exits(t, pic)}
+                      "x": store.add(run.points[:, 0]), "y": store.add(run.points[:, 1]),
+                      "loss": compact.add(run.loss), "lossPx": None, "surfPx": None, **_exits(t, pic)}
             if pic.loss_axes is not None:
                 steps = np.arange(len(run.loss), dtype=float)
                 with np.errstate(all="ignore"):
@@ -229,11 +273,11 @@ def scene_data(traj, pic, anim) -> dict:
         "counter": _counter_data(pic) if pic.counter is not None else None,
         "entries": entries,
         "runs": runs,
-        "packs": [precise.encoded(), compact.encoded()],
+        "packs": [precise.encoded(), fixed.encoded(), compact.encoded()],
     }
 
 
-def background_png(pic, anim) -> bytes:
+def background(pic, anim) -> Image.Image:
     """The renderer's cached background in one palette of the GIF's size that keeps its key colours exactly
     (white, black, the star, the runs' colours), each pixel mapped to its nearest palette colour."""
     from ..figure import key_colors  # lazy: see scene_data
@@ -247,8 +291,14 @@ def background_png(pic, anim) -> bytes:
     height, width = keys.shape
     image = Image.frombytes("P", (width, height), nearest.astype(np.uint8)[where].tobytes())
     image.putpalette(palette.ravel().tolist())
+    return image
+
+
+def webp(image: Image.Image) -> bytes:
+    """Lossless WebP, libwebp's slowest and smallest (a tenth smaller than the best PNG of a background; every
+    browser that runs the player shows WebP). Same pixels, same bytes."""
     buf = io.BytesIO()
-    image.save(buf, "PNG", optimize=True)
+    image.convert("RGB").save(buf, "WEBP", lossless=True, quality=100, method=6)
     return buf.getvalue()
 
 
@@ -350,7 +400,7 @@ def _legend(data: dict) -> list[str]:
     e, a = _text, _attr
     place = (f'{"right" if info["right"] else "left"}: calc(var(--k) * {info["x"]}px); '
              f'{"bottom" if info["bottom"] else "top"}: calc(var(--k) * {info["y"]}px); --font: {info["font"]}')
-    out = [f'<ul class="optviz-legend" aria-label="Runs (click to show or hide)" style="{a(place)}">']
+    out = [f'<ul class="optviz-legend" aria-label="Runs (click to show or hide)" style="{a(place)}" hidden>']
     for n, entry in enumerate(data["entries"]):
         kind = "optviz-key optviz-key-swarm" if entry["swarm"] else "optviz-key"
         text = entry["text"]
@@ -372,6 +422,37 @@ def _asset(name: str) -> str:
     if "</script" in text.lower() or "</style" in text.lower():
         raise RuntimeError(f"{name} would end its own element early")
     return text
+
+
+def _compact(text: str) -> str:
+    """A script or style without its indentation, blank lines and comments. Line breaks stay (no statement
+    is joined to another), and only what cannot be in a string is dropped: a block comment on lines of its own,
+    a line that is a '//' comment, and a trailing '  // ...' after code whose quotes are all closed."""
+    if "`" in text or "\\\n" in text:
+        raise RuntimeError("a multi-line string: _compact keeps no such text intact")
+    lines, comment = [], False
+    for line in text.splitlines():
+        code = line.strip()
+        if comment or code.startswith("/*"):
+            comment = not code.endswith("*/")
+            if "*/" in code[:-2]:
+                raise RuntimeError(f"code after a block comment: {code}")
+            continue
+        if "/*" in code:
+            raise RuntimeError(f"a block comment after code: {code}")
+        if not code or code.startswith("//"):
+            continue
+        before, mark, _ = code.partition("  //")
+        if mark and before.count('"') % 2 == 0 and before.count("'") % 2 == 0:
+            code = before.rstrip()
+        lines.append(code)
+    return "\n".join(lines) + "\n"
+
+
+def player() -> str:
+    """The player's style and script, compacted, as JSON deflated (a fifth of their size) for ``boot.js``."""
+    parts = {"style": _compact(_asset("player.css")), "script": _compact(_asset("player.js"))}
+    return base64.b64encode(zlib.compress(json.dumps(parts).encode("utf-8"), 9)).decode("ascii")
 
 
 def _json(data: dict) -> str:

@@ -1,6 +1,8 @@
 /* optviz player: draws a scene's runs over the renderer's own background, step by step, with the axes'
    data-to-pixel transform; controls, keyboard, hover readout and a small API for embedders
-   (window.optvizPlayer: play, pause, seek, state; an "optviz:step" event after each change of step). */
+   (window.optvizPlayer: play, pause, seek, state; an "optviz:step" event after each change of step).
+   The page stores it deflated; boot.js inflates and runs it. Its canvas, legend and controls stay hidden
+   until it has read its data. */
 (function () {
   "use strict";
 
@@ -31,7 +33,7 @@
   var visible = entries.map(function () { return true; });
   var step = 0, playing = false, speed = 1, clock = null, tipRun = null;
 
-  // --- numbers: base64 -> inflate -> byte planes -> undo the XOR with the previous value --------------------
+  // --- numbers: base64 -> inflate -> byte planes -> numbers (see html.py: XOR-ed floats, fixed-point) ------
 
   function inflate(text) {
     var raw = atob(text), bytes = new Uint8Array(raw.length);
@@ -42,19 +44,39 @@
 
   function unpack(pack) {
     return inflate(pack.data).then(function (planes) {
-      var width = pack.type === "f64" ? 8 : 4, n = pack.size, out = new Uint8Array(n * width);
-      for (var b = 0; b < width; b++) {
-        var plane = b * n;
-        for (var i = 0; i < n; i++) out[i * width + b] = planes[plane + i];
-      }
-      var words = new Uint32Array(out.buffer), per = width / 4;
-      pack.seqs.forEach(function (seq) {
-        for (var i = seq[0] + 1; i < seq[0] + seq[1]; i++) {
-          for (var w = 0; w < per; w++) words[i * per + w] ^= words[(i - 1) * per + w];
-        }
-      });
-      return width === 8 ? new Float64Array(out.buffer) : new Float32Array(out.buffer);
+      return pack.type === "fixed" ? unfix(pack, planes) : unxor(pack, planes);
     });
+  }
+
+  function unxor(pack, planes) {
+    var width = pack.type === "f64" ? 8 : 4, n = pack.size, out = new Uint8Array(n * width);
+    for (var b = 0; b < width; b++) {
+      var plane = b * n;
+      for (var i = 0; i < n; i++) out[i * width + b] = planes[plane + i];
+    }
+    var words = new Uint32Array(out.buffer), per = width / 4;
+    pack.seqs.forEach(function (seq) {
+      for (var i = seq[0] + 1; i < seq[0] + seq[1]; i++) {
+        for (var w = 0; w < per; w++) words[i * per + w] ^= words[(i - 1) * per + w];
+      }
+    });
+    return width === 8 ? new Float64Array(out.buffer) : new Float32Array(out.buffer);
+  }
+
+  // Whole numbers below 2**53 throughout, so every sum is exact; so is the last scaling by a power of two.
+  function unfix(pack, planes) {
+    var n = pack.size, width = pack.width, unit = Math.pow(2, -pack.bits), out = new Float64Array(n);
+    pack.seqs.forEach(function (seq) {
+      var change = 0, value = 0;
+      for (var i = seq[0]; i < seq[0] + seq[1]; i++) {
+        var u = 0;
+        for (var b = width - 1; b >= 0; b--) u = u * 256 + planes[b * n + i];
+        change += u % 2 === 1 ? -(u + 1) / 2 : u / 2;
+        value += change;
+        out[i] = value * unit;
+      }
+    });
+    return out;
   }
 
   // --- Python's format(v, ".3g"), as the picture's legend writes an lr -------------------------------------
@@ -82,6 +104,15 @@
     if (!isFinite(v)) return String(v);
     var a = Math.abs(v);
     return a !== 0 && (a < 1e-4 || a >= 1e6) ? v.toExponential(4) : String(Number(v.toPrecision(6)));
+  }
+
+  // A position to a millionth of the view's width, at most 8 decimals: the page stores positions to 5e-10, so
+  // significant digits of a value near 0 (a run settling on an axis) would be noise.
+  function coordinate(v, low, high) {
+    if (!isFinite(v) || Math.abs(v) >= 1e6) return number(v);
+    var digits = Math.min(8, Math.max(0, Math.ceil(-Math.log10((high - low) * 1e-6))));
+    var text = v.toFixed(digits);
+    return Number(text) === 0 ? text.replace("-", "") : text;
   }
 
   // --- geometry --------------------------------------------------------------------------------------------
@@ -425,7 +456,7 @@
     var run = tipRun.run, i = tipRun.i, e = entries[run.entry];
     tip.style.setProperty("--c", e.color);
     tip.textContent = run.label + "\nstep " + i + (run.diverged === i ? " (diverged)" : "") +
-      "\nx " + number(run.xs[i]) + "   y " + number(run.ys[i]) +
+      "\nx " + coordinate(run.xs[i], view[0], view[1]) + "   y " + coordinate(run.ys[i], view[2], view[3]) +
       "\nloss " + number(run.loss[i]) + "\nlr " + g3(lrAt(run, i));
     tip.hidden = false;
     var rect = canvas.getBoundingClientRect();
@@ -502,18 +533,18 @@
   }
 
   function start(arrays) {
-    function seq(pack, i) {
-      var s = data.packs[pack].seqs[i];
-      return arrays[pack].subarray(s[0], s[0] + s[1]);
+    function seq(ref) {
+      var s = data.packs[ref[0]].seqs[ref[1]];
+      return arrays[ref[0]].subarray(s[0], s[0] + s[1]);
     }
     entries.forEach(function (e) {
       e.members = [];
-      e.lrsValues = e.lrs === null ? null : seq(0, e.lrs);
+      e.lrsValues = e.lrs === null ? null : seq(e.lrs);
     });
     runs = data.runs.map(function (r) {
       var run = {
         label: r.label, entry: r.entry, lr: r.lr, diverged: r.diverged,
-        xs: seq(r.pack, r.x), ys: seq(r.pack, r.y), loss: seq(r.pack, r.loss)
+        xs: seq(r.x), ys: seq(r.y), loss: seq(r.loss)
       };
       run.last = run.xs.length - 1;
       var c = toCanvas(run.xs, run.ys);
@@ -526,10 +557,13 @@
         run.cutX = edge[0][0];
         run.cutY = edge[1][0];
       }
-      if (r.lossPx) { run.lossX = seq(1, r.lossPx[0]); run.lossY = seq(1, r.lossPx[1]); }
-      if (r.surfPx) { run.surfX = seq(1, r.surfPx[0]); run.surfY = seq(1, r.surfPx[1]); }
+      if (r.lossPx) { run.lossX = seq(r.lossPx[0]); run.lossY = seq(r.lossPx[1]); }
+      if (r.surfPx) { run.surfX = seq(r.surfPx[0]); run.surfY = seq(r.surfPx[1]); }
       entries[r.entry].members.push(run);
       return run;
+    });
+    [canvas, find(".optviz-legend"), find(".optviz-counter"), find(".optviz-controls")].forEach(function (shown) {
+      if (shown) shown.hidden = false;
     });
     wire();
     var still = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
@@ -543,14 +577,8 @@
   function fail(text) {
     message.textContent = text;
     message.hidden = false;
-    find(".optviz-controls").hidden = true;
   }
 
-  if (typeof DecompressionStream !== "function") {
-    fail("This browser cannot open the player's data (it lacks DecompressionStream: Chrome 80+, Firefox 113+, " +
-         "Safari 16.4+); the picture shows the scene's surface.");
-    return;
-  }
   Promise.all(data.packs.map(unpack)).then(start, function (error) {
     fail("The player's data could not be read: " + error);
   });
