@@ -287,6 +287,8 @@ def test_bridged_network_steps_are_the_classes_steps_of_the_sequential_network(n
     from optviz.maths.torch_bridge import resolve
     from optviz.networks.model import Model
 
+    if name.startswith("pytorch_optimizer."):
+        pytest.importorskip("pytorch_optimizer")
     cls = resolve(name)
     s = net_scene(optimizers=[{"name": name, **kwargs}], steps=5)
     net = s.function.network
@@ -313,6 +315,7 @@ def test_per_tensor_optimizers_see_the_layers(name, torch):
     from optviz.maths.torch_bridge.stepper import Stepper
     from optviz.networks.model import Model
 
+    pytest.importorskip("pytorch_optimizer")
     cls = resolve(name)
     s = net_scene({**MOONS, "network": {"layers": [2, 8, 6, 2]}}, optimizers=[{"name": name, "lr": 0.05}], steps=2)
     net = s.function.network
@@ -372,6 +375,7 @@ def test_hessian_classes_differentiate_the_networks_graph(torch):
                                    {"name": "pytorch_optimizer.Prodigy"}],     # couples its groups: one optimizer a run
                          ids=lambda e: e["name"])
 def test_a_bridged_swarm_is_many_initialisations(entry, torch):
+    pytest.importorskip("pytorch_optimizer")
     swarm = all_weights(net_scene(optimizers=[{**entry, "starts": {"random": 3, "seed": 5}}]))
     for seed, w in zip((5, 6, 7), swarm):
         lone = all_weights(net_scene({**MOONS, "init_seed": seed}, optimizers=[entry]))[0]
@@ -521,12 +525,16 @@ def test_keeping_the_weights_or_training_again_give_the_same_trajectories(torch,
     from optviz.networks import simulate as network_simulate
 
     s = net_scene(optimizers=[{"name": "nadam", "lr": 0.05}, {"name": "sgd", "lr": 0.5, "steps": 20},
-                              {"name": "sgd", "label": "diverges", "lr": 400.0}],
+                              {"name": "sgd", "label": "diverges", "lr": 400.0},
+                              {"name": "torch.optim.Adam", "lr": 0.05, "schedule": {"name": "StepLR", "step_size": 5}},
+                              {"name": "torch.optim.LBFGS", "lr": 0.5, "max_iter": 3},
+                              {"name": "torch.optim.SGD", "label": "diverges too", "lr": 400.0}],
                   minibatch={"size": 16, "seed": 1}, noise={"std": 0.01, "seed": 2})
     kept = optviz.simulate(s)
     monkeypatch.setattr(network_simulate, "KEEP_BYTES", 0)
     again = optviz.simulate(s)
     assert kept.runs[2].diverged_at is not None
+    assert kept.runs[5].diverged_at == kept.runs[2].diverged_at     # a bridged run diverges as the built-in does
     for a, b in zip(kept.runs, again.runs):
         for field in ("points", "loss", "off_plane", "travelled"):
             np.testing.assert_array_equal(getattr(a, field), getattr(b, field))
