@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import textwrap
 from dataclasses import replace
 from pathlib import Path
 
@@ -232,14 +233,193 @@ def test_a_momentum_cycling_schedule_is_torchs_on_a_network(name, torch, monkeyp
         np.testing.assert_array_equal(torch.cat([p.detach().ravel() for p in params]).numpy(), ours[k + 1])
 
 
-def test_newton_bfgs_and_torch_classes_are_refused_for_networks():
+def test_newton_and_bfgs_are_refused_for_networks():
     for name in ("newton", "bfgs"):
         with pytest.raises(SceneError) as info:
             net_scene(optimizers=["adam", name])
         assert f"optimizers[1].name: {name} works on 2-D functions only" in str(info.value)
-    with pytest.raises(SceneError) as info:     # until the bridge trains networks (networks.train.stepper)
-        net_scene(optimizers=[{"name": "torch.optim.Adam", "lr": 0.01}])
-    assert "optimizers[0].name: a torch optimizer class cannot train a network yet" in str(info.value)
+
+
+# --- torch optimizer classes (the bridge) on the network's layers ---------------------------------------------
+
+def _sequential_steps(torch, net, flat, optimizer, steps, kind="plain", rows=None):
+    """``optimizer(parameters)`` training nn.Sequential from ``flat`` as a torch user would: ``rows[k]`` (or all
+    the data) at step k, ``step(closure)`` for a closure class, ``backward(create_graph=True)`` for a graph class;
+    the random stream seeded 0, as the bridge seeds it. Returns the weights after each step."""
+    m = sequential(torch, net, flat)
+    opt = optimizer(m.parameters())
+    x, y = torch.from_numpy(net.data.x), torch.from_numpy(net.data.y)
+    torch.manual_seed(0)
+    out = [flat]
+    for k in range(steps):
+        xb, yb = (x, y) if rows is None else (x[rows[k]], y[rows[k]])
+
+        def closure():
+            opt.zero_grad()
+            loss = torch.nn.functional.cross_entropy(m(xb), yb)
+            if kind == "graph":
+                grads = torch.autograd.grad(loss, list(m.parameters()), create_graph=True)
+                for p, g in zip(m.parameters(), grads):
+                    p.grad = g
+            else:
+                loss.backward()
+            return loss
+
+        if kind == "closure":
+            opt.step(closure)
+        else:
+            closure()
+            opt.step()
+        out.append(torch.nn.utils.parameters_to_vector(m.parameters()).detach().numpy().copy())
+    return np.array(out)
+
+
+BRIDGED = [("torch.optim.Adam", {"lr": 0.01, "weight_decay": 0.01}), ("torch.optim.SGD", {"lr": 0.5, "momentum": 0.9}),
+           ("pytorch_optimizer.Lion", {"lr": 0.01}), ("pytorch_optimizer.Adan", {"lr": 0.01}),
+           ("pytorch_optimizer.Lamb", {"lr": 0.05}), ("pytorch_optimizer.SOAP", {"lr": 0.05}),
+           ("pytorch_optimizer.AdaFactor", {"lr": 0.05})]
+
+
+@pytest.mark.parametrize("name, kwargs", BRIDGED, ids=[n for n, _ in BRIDGED])
+def test_bridged_network_steps_are_the_classes_steps_of_the_sequential_network(name, kwargs, torch):
+    """A torch class trains the network's layer tensors in one parameter group, as on nn.Sequential: given the same
+    gradients the first five steps agree to the bit; a whole first step, gradient included, to 1e-12."""
+    from optviz.maths.torch_bridge import resolve
+    from optviz.networks.model import Model
+
+    if name.startswith("pytorch_optimizer."):
+        pytest.importorskip("pytorch_optimizer")
+    cls = resolve(name)
+    s = net_scene(optimizers=[{"name": name, **kwargs}], steps=5)
+    net = s.function.network
+    ours = all_weights(s)[0]
+    model = Model(net)
+    params = _layered(torch, net, ours[0])
+    opt = cls(params, **kwargs)
+    for k in range(5):
+        _, grad = model.loss_and_grad(ours[k][None])
+        for p, layer_grad in zip(params, _layered(torch, net, grad[0])):
+            p.grad = layer_grad.detach()
+        opt.step()
+        np.testing.assert_array_equal(torch.cat([p.detach().ravel() for p in params]).numpy(), ours[k + 1])
+    theirs = _sequential_steps(torch, net, ours[0], lambda ps: cls(ps, **kwargs), 1)
+    np.testing.assert_allclose(ours[1], theirs[1], rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["pytorch_optimizer.Lamb", "pytorch_optimizer.SOAP", "pytorch_optimizer.AdaFactor"])
+def test_per_tensor_optimizers_see_the_layers(name, torch):
+    """LAMB's trust ratio is per tensor, SOAP preconditions each weight matrix from both sides (from its second
+    step), Adafactor factors a matrix's second moment into its rows and columns: on the layers their steps are
+    theirs on the network's tensors, bit for bit, and on one flat tensor they would not be."""
+    from optviz.maths.torch_bridge import resolve
+    from optviz.maths.torch_bridge.stepper import Stepper
+    from optviz.networks.model import Model
+
+    pytest.importorskip("pytorch_optimizer")
+    cls = resolve(name)
+    s = net_scene({**MOONS, "network": {"layers": [2, 8, 6, 2]}}, optimizers=[{"name": name, "lr": 0.05}], steps=2)
+    net = s.function.network
+    ours = all_weights(s)[0]
+    model = Model(net)
+    layered = _layered(torch, net, ours[0])
+    opt = cls(layered, lr=0.05)
+    flat = Stepper(cls, {}, ours[:1], 0.05)
+    for k in range(2):
+        _, grad = model.loss_and_grad(ours[k][None])
+        for p, layer_grad in zip(layered, _layered(torch, net, grad[0])):
+            p.grad = layer_grad.detach()
+        opt.step()
+        flat.step(lambda at: model.loss_and_grad(at)[1])
+    np.testing.assert_array_equal(torch.cat([p.detach().ravel() for p in layered]).numpy(), ours[2])
+    assert np.abs(flat.positions()[0] - ours[2]).max() > 1e-4
+
+
+def test_lbfgs_trains_a_tiny_network_on_its_own_evaluations(torch):
+    """LBFGS's closure evaluates the network's loss and gradient at the points it chooses: on all the data it
+    follows torch's LBFGS on nn.Sequential, and on minibatches it re-evaluates the step's own rows, as a torch
+    training loop's closure over the current batch does."""
+    tiny = {**MOONS, "network": {"layers": [2, 3, 2]}}
+    kwargs = {"lr": 1, "max_iter": 5, "line_search_fn": "strong_wolfe"}
+    s = net_scene(tiny, optimizers=[{"name": "torch.optim.LBFGS", **kwargs}], steps=4)
+    net = s.function.network
+    traj = optviz.simulate(s)
+    assert traj.runs[0].loss[-1] < 0.5 * traj.runs[0].loss[0] and traj.runs[0].diverged_at is None
+    assert np.all(np.diff(traj.runs[0].loss) < 0)
+    ours = all_weights(s)[0]
+    theirs = _sequential_steps(torch, net, ours[0], lambda ps: torch.optim.LBFGS(ps, **kwargs), 4, "closure")
+    np.testing.assert_allclose(ours[1], theirs[1], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-10)    # 20 line-search steps amplify the rounding
+
+    batches = net_scene(tiny, optimizers=[{"name": "torch.optim.LBFGS", **kwargs, "minibatch": {"size": 16, "seed": 3}}],
+                        steps=4)
+    ours = all_weights(batches)[0]
+    rows = np.random.default_rng(3).integers(0, 64, size=(4, 16))      # one draw of (1, 16) a step
+    theirs = _sequential_steps(torch, net, ours[0], lambda ps: torch.optim.LBFGS(ps, **kwargs), 4, "closure", rows)
+    np.testing.assert_allclose(ours[1], theirs[1], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-10)
+
+
+def test_hessian_classes_differentiate_the_networks_graph(torch):
+    """AdaHessian's Hutchinson estimates are Hessian-vector products through the network's own autograd graph,
+    with the same random vectors as torch draws for nn.Sequential's tensors."""
+    po = pytest.importorskip("pytorch_optimizer")
+    s = net_scene(optimizers=[{"name": "pytorch_optimizer.AdaHessian", "lr": 0.1}], steps=3)
+    ours = all_weights(s)[0]
+    theirs = _sequential_steps(torch, s.function.network, ours[0], lambda ps: po.AdaHessian(ps, lr=0.1), 3, "graph")
+    np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-12)
+    assert not np.allclose(ours[1], all_weights(net_scene(optimizers=[
+        {"name": "pytorch_optimizer.AdaHessian", "lr": 0.1, "hessian_distribution": "gaussian"}], steps=1))[0][1])
+
+
+@pytest.mark.parametrize("entry", [{"name": "pytorch_optimizer.Lion", "lr": 0.01},
+                                   {"name": "pytorch_optimizer.Prodigy"}],     # couples its groups: one optimizer a run
+                         ids=lambda e: e["name"])
+def test_a_bridged_swarm_is_many_initialisations(entry, torch):
+    pytest.importorskip("pytorch_optimizer")
+    swarm = all_weights(net_scene(optimizers=[{**entry, "starts": {"random": 3, "seed": 5}}]))
+    for seed, w in zip((5, 6, 7), swarm):
+        lone = all_weights(net_scene({**MOONS, "init_seed": seed}, optimizers=[entry]))[0]
+        np.testing.assert_array_equal(w, lone)
+
+
+@pytest.mark.parametrize("name", ["sgd", "adam"])
+def test_bridged_schedules_minibatches_and_noise_are_the_builtins(name, torch, monkeypatch):
+    """torch's own scheduler (OneCycleLR cycling momentum or beta1) on the bridged class, optviz's on the built-in,
+    the same minibatches and noise: the same weights, and the run's lrs are torch's scheduler's."""
+    from optviz.maths.optimizers import adam
+
+    monkeypatch.setattr(adam, "sqrt", lambda x: torch.from_numpy(np.ascontiguousarray(x)).sqrt().numpy())
+    spec = OPTIMIZERS[name]
+    extra = {"minibatch": {"size": 16, "seed": 1}, "noise": {"std": 0.1, "seed": 2}, "steps": 12}
+    schedule = {"name": "StepLR", "step_size": 4, "gamma": 0.5} if name == "sgd" else \
+        {"name": "OneCycleLR", "max_lr": 0.05}
+    kwargs = spec.torch_kwargs({**spec.defaults(), "lr": 0.02})
+    builtin = net_scene(optimizers=[{"name": name, "lr": 0.02, "schedule": schedule}], **extra)
+    bridged = net_scene(optimizers=[{"name": spec.torch_class, **kwargs, "schedule": schedule}], **extra)
+    np.testing.assert_allclose(all_weights(bridged)[0], all_weights(builtin)[0], rtol=0, atol=1e-12)
+    ours, theirs = optviz.simulate(bridged).runs[0], optviz.simulate(builtin).runs[0]
+    assert len(ours.lrs) == 12 and len(set(ours.lrs.tolist())) > 1
+    np.testing.assert_allclose(ours.lrs, theirs.lrs, rtol=1e-15)
+    if name == "sgd":       # SGD's step is one multiply-add: bit for bit
+        np.testing.assert_array_equal(all_weights(bridged)[0], all_weights(builtin)[0])
+
+
+def test_a_failing_bridged_step_names_the_class_and_step(torch, tmp_path):
+    (tmp_path / "boom.py").write_text(textwrap.dedent("""
+        import torch
+
+        class Boom(torch.optim.Optimizer):
+            def __init__(self, params, lr=0.1):
+                super().__init__(params, {"lr": lr})
+
+            def step(self, closure=None):
+                if self.state.setdefault("calls", [0])[0] == 2:
+                    raise RuntimeError("no more")
+                self.state["calls"][0] += 1
+    """))
+    s = net_scene(optimizers=[{"name": "boom.Boom"}], plugins=[str(tmp_path / "boom.py")])
+    with pytest.raises(SceneError, match=r"boom.Boom failed at step 3: RuntimeError: no more"):
+        optviz.simulate(s)
 
 
 # --- trajectories and the plane ------------------------------------------------------------------------------
@@ -345,12 +525,16 @@ def test_keeping_the_weights_or_training_again_give_the_same_trajectories(torch,
     from optviz.networks import simulate as network_simulate
 
     s = net_scene(optimizers=[{"name": "nadam", "lr": 0.05}, {"name": "sgd", "lr": 0.5, "steps": 20},
-                              {"name": "sgd", "label": "diverges", "lr": 400.0}],
+                              {"name": "sgd", "label": "diverges", "lr": 400.0},
+                              {"name": "torch.optim.Adam", "lr": 0.05, "schedule": {"name": "StepLR", "step_size": 5}},
+                              {"name": "torch.optim.LBFGS", "lr": 0.5, "max_iter": 3},
+                              {"name": "torch.optim.SGD", "label": "diverges too", "lr": 400.0}],
                   minibatch={"size": 16, "seed": 1}, noise={"std": 0.01, "seed": 2})
     kept = optviz.simulate(s)
     monkeypatch.setattr(network_simulate, "KEEP_BYTES", 0)
     again = optviz.simulate(s)
     assert kept.runs[2].diverged_at is not None
+    assert kept.runs[5].diverged_at == kept.runs[2].diverged_at     # a bridged run diverges as the built-in does
     for a, b in zip(kept.runs, again.runs):
         for field in ("points", "loss", "off_plane", "travelled"):
             np.testing.assert_array_equal(getattr(a, field), getattr(b, field))
@@ -527,6 +711,10 @@ SCENE_BAD = [
      "optimizers: 5 runs (10,000 steps in all) x 512 rows x 9,794 parameters is too much training"),
     ({"function": {**MOONS, "network": {"layers": [2, 96, 96, 2]}, "data": {"name": "moons", "n": 512}},
       "contour_grid": 62}, "contour_grid: 62x62 forward passes of 9,794 parameters on 512 rows is too much"),
+    ({"function": {**MOONS, "network": {"layers": [2, 96, 96, 2]}, "data": {"name": "moons", "n": 512}},
+      "steps": 2000, "optimizers": [{"name": "torch.optim.LBFGS", "max_iter": 4}]},
+     "optimizers: 1 runs (2,000 steps in all, 10,000 gradients' work counting what a closure or Hessian step "
+     "evaluates) x 512 rows x 9,794 parameters is too much training"),
 ]
 
 
@@ -577,6 +765,16 @@ def test_without_torch_a_network_scene_fails_with_the_install_hint(tmp_path):
                                    "needs torch: pip install 'optviz[torch]'")
 
 
+def test_without_torch_a_network_scene_naming_a_torch_class_fails_with_the_install_hint(tmp_path):
+    scene = {"function": MOONS, "optimizers": [{"name": "pytorch_optimizer.Lion", "lr": 0.01}]}
+    (tmp_path / "net.yaml").write_text(json.dumps(scene))
+    proc = subprocess.run([sys.executable, "-c", WITHOUT_TORCH, str(tmp_path / "net.yaml")], capture_output=True,
+                          text=True)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    for key in ("function.network", "optimizers[0].name"):
+        assert f"net.yaml:1: {key}: needs torch: pip install 'optviz[torch]'" in proc.stderr, proc.stderr
+
+
 def test_validating_a_network_scene_does_not_import_torch(tmp_path, torch):
     code = ("import sys, optviz; optviz.load(sys.argv[1]); print('torch' in sys.modules)")
     (tmp_path / "net.yaml").write_text(json.dumps({"function": MOONS, "optimizers": ["adam"]}))
@@ -612,6 +810,27 @@ def test_tune_measures_the_real_loss_the_render_shows(torch, tmp_path):
     for row, runs in zip(speed.rows, groups):
         length = evaluate(scene.function.network, runs, np.full((5, 1), row.new_lr), 5)[1].mean()
         assert length == pytest.approx(target, rel=1e-4)
+
+
+def test_tune_searches_a_bridged_class_on_a_network(torch, tmp_path):
+    """Candidate lrs of a torch class are parameter groups of one optimizer, each followed by torch's scheduler
+    (a CyclicLR without base_lr cycles from each candidate's lr); the tuned lr's loss is the rendered run's."""
+    from optviz.commands.tune import tune_file
+
+    pytest.importorskip("pytorch_optimizer")
+    (tmp_path / "net.yaml").write_text(json.dumps({
+        "function": MOONS, "steps": 20, "minibatch": {"size": 16, "seed": 3},
+        "optimizers": [{"name": "pytorch_optimizer.Lion", "label": "Lion", "lr": 1e-4,
+                        "schedule": {"name": "StepLR", "step_size": 5, "gamma": 0.5}},
+                       {"name": "torch.optim.SGD", "label": "SGD", "lr": 0.1,
+                        "schedule": {"name": "CyclicLR", "max_lr": 0.5, "step_size_up": 5}}]}))
+    result = tune_file(tmp_path / "net.yaml", tmp_path / "tuned.yaml")
+    traj = optviz.simulate(optviz.load(tmp_path / "tuned.yaml"))
+    assert [r.new_lr for r in result.rows] == [run.spec.lr for run in traj.runs]
+    assert result.rows[0].new_lr != 1e-4 and traj.runs[1].lrs[0] == result.rows[1].new_lr != 0.1
+    for row, run in zip(result.rows, traj.runs):
+        assert row.final_loss == run.loss[-1] < run.loss[0]
+    assert traj.runs[0].lrs[5] == traj.runs[0].lrs[0] / 2
 
 
 def test_tuning_a_large_network_is_refused_before_any_work(tmp_path, torch):

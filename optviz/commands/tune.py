@@ -257,7 +257,7 @@ def _evaluate(scene: Scene, entry: _Entry, lrs, n: int, reduce: Reduce) -> np.nd
     schedule = np.stack([_lr_steps(entry, lr, n) for lr in lrs], axis=1)
     if is_network(scene.function):  # the real loss and path length, in weight space
         from ..networks.tune import evaluate  # lazy: the network code imports torch
-        return reduce.network(*evaluate(scene.function.network, entry.runs, schedule, n))
+        return reduce.network(*evaluate(scene.function.network, entry.runs, schedule, n, lrs, entry.follows_lr))
     exact = spec.noise is None and spec.minibatch is None
     per_call = max(1, MAX_POINTS // ((n + 1) * s)) if exact else 1
     torch_class = is_dotted(spec.optimizer)

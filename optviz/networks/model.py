@@ -73,9 +73,12 @@ class Model:
         self.act = getattr(torch.nn.functional, net.activation)
         self.width = max(net.layers)
 
-    def _losses(self, params, rows=None):
-        """``params`` a (B, P) tensor; ``rows`` None (all data) or a (B, b) tensor of row indices per vector."""
+    def batch_losses(self, params, rows=None):
+        """``(B,)`` losses as a tensor (differentiable in ``params``, a (B, P) tensor); ``rows`` None (all data)
+        or a (B, b) tensor or array of row indices per vector."""
         torch = _torch()
+        if rows is not None and not torch.is_tensor(rows):
+            rows = torch.from_numpy(rows)
         b = params.shape[0]
         h = self.x if rows is None else self.x[rows]
         layers = self.net.layout
@@ -99,13 +102,13 @@ class Model:
         step = self.chunk()
         with torch.no_grad():
             for i in range(0, params.shape[0], step):
-                out[i:i + step] = self._losses(torch.from_numpy(params[i:i + step])).numpy()
+                out[i:i + step] = self.batch_losses(torch.from_numpy(params[i:i + step])).numpy()
         return out
 
     def loss_and_grad(self, params: np.ndarray, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Losses ``(B,)`` and gradients ``(B, P)``, on all the data or on each vector's ``rows`` (B, b)."""
         torch = _torch()
         t = torch.from_numpy(np.ascontiguousarray(params, dtype=np.float64)).requires_grad_(True)
-        loss = self._losses(t, None if rows is None else torch.from_numpy(rows))
+        loss = self.batch_losses(t, rows)
         grad, = torch.autograd.grad(loss.sum(), t)
         return loss.detach().numpy(), grad.numpy()

@@ -66,7 +66,7 @@ def simulate_network(scene: Scene, progress=None) -> Trajectories:
 
     passes = 1 if kept is not None else 2
     with one_thread():
-        loss, diverged = train(model, specs, lrs, _telling(keep, progress, 0, passes, count, steps))
+        loss, diverged, used = train(model, specs, lrs, _telling(keep, progress, 0, passes, count, steps))
         for r in range(count):
             snapshots.setdefault((r, int(latest_step[r])), latest[r].copy())
         plane = _plane(net, specs, snapshots, latest)
@@ -80,14 +80,13 @@ def simulate_network(scene: Scene, progress=None) -> Trajectories:
             train(model, specs, lrs, _telling(projection, progress, 1, passes, count, steps), stop=ends,
                   losses=False)
 
-    entry = _entry_of(specs)
     runs = []
     for r, spec in enumerate(specs):
         n = int(latest_step[r]) + 1
         points = np.ascontiguousarray(projection.coords[r, :n])
         runs.append(Run(spec=replace(spec, start=(float(points[0, 0]), float(points[0, 1]))), points=points,
                         loss=loss[r, :n].copy(), diverged_at=int(diverged[r]) if diverged[r] >= 0 else None,
-                        lrs=lrs[entry[r]], off_plane=projection.off_plane[r, :n].copy(),
+                        lrs=used[r, :spec.steps].copy(), off_plane=projection.off_plane[r, :n].copy(),
                         travelled=projection.travelled[r, :n].copy()))
     fitted = _view([run.points for run in runs])
     xlim, ylim = scene.xlim or fitted[0], scene.ylim or fitted[1]
@@ -137,14 +136,6 @@ class Projection:
             step = np.linalg.norm(params[rows] - self.previous[rows], axis=1)
             self.travelled[rows, k] = self.travelled[rows, k - 1] + step
         self.previous[rows] = params[rows]
-
-
-def _entry_of(specs) -> list[int]:
-    out = [0] * len(specs)
-    for i, members in enumerate(entries(specs)):
-        for r in members:
-            out[r] = i
-    return out
 
 
 def _plane(net, specs, snapshots: dict, latest: np.ndarray) -> Plane:

@@ -25,6 +25,8 @@ from typing import Any, Sequence
 from ..errors import MissingDependency
 from ..fields import REQUIRED, Field, Problems, describe, did_you_mean
 from ..maths.functions import Objective
+from ..maths.torch_bridge import is_dotted, resolve
+from ..maths.torch_bridge.keywords import evaluations as torch_evaluations
 from ..maths.torch_bridge.names import TORCH_NEEDED
 from ..scenes.checks import known_keys, mapping
 from ..scenes.record import RunSpec
@@ -285,10 +287,6 @@ def _plane(value: Any, path: str, p: Problems) -> PlaneSpec | None:
 
 # --- what a network scene's entries may say ------------------------------------------------------------------
 
-#: Torch optimizer classes (the bridge, ``name: torch.optim.Adam``) do not train networks yet: their seam is
-#: ``networks.train.stepper``.
-TORCH_CLASS_MESSAGE = ("a torch optimizer class cannot train a network yet; network scenes train with optviz's "
-                       "built-in optimizers (see `optviz list optimizers`)")
 START_MESSAGE = ("a network run starts from its initial weights (function.init_seed), not a point; "
                  "many starts are `starts: {random: N, seed: S}` (N networks from init seeds S, S+1, ...)")
 
@@ -324,12 +322,23 @@ def steps_problem(steps: Any, path: str, p: Problems) -> None:
         p.add(path, f"a network trains at most {MAX_STEPS:,} steps, got {steps:,}")
 
 
+def evaluations(spec: RunSpec) -> int:
+    """About how many gradients' work one step of the run takes: one, or for a torch class that evaluates the
+    loss itself several (LBFGS's line search, AdaHessian's Hessian-vector products)."""
+    if not is_dotted(spec.optimizer):
+        return 1
+    return torch_evaluations(resolve(spec.optimizer), spec.hyperparameters)
+
+
 def check_runs(net: Network, runs: Sequence[RunSpec], p: Problems) -> None:
     """The whole scene's training work and the plane's origin, once every run is known and valid."""
-    total = sum(spec.steps for spec in runs)
+    steps = sum(spec.steps for spec in runs)
+    total = sum(spec.steps * evaluations(spec) for spec in runs)
     work = total * net.data.rows * net.parameters
+    counted = f"{steps:,} steps in all" if total == steps else \
+        f"{steps:,} steps in all, {total:,} gradients' work counting what a closure or Hessian step evaluates"
     if work > MAX_WORK:
-        p.add("optimizers", f"{len(runs)} runs ({total:,} steps in all) x {net.data.rows:,} rows x "
+        p.add("optimizers", f"{len(runs)} runs ({counted}) x {net.data.rows:,} rows x "
                             f"{net.parameters:,} parameters is too much training for one scene "
                             f"({work:.3g} > {MAX_WORK:.3g}, e.g. 4 runs of 2,000 steps of a 10,000-parameter "
                             "network on 512 rows); use fewer runs, steps or rows, or a smaller network")

@@ -300,14 +300,13 @@ def _run(entry: Any, path: str, p: Problems, defaults: SceneDefaults) -> tuple[l
         p.add(path, "missing required key 'name' (the optimizer, e.g. adam)")
         return None
     if is_dotted(entry["name"]):
-        if defaults.network:
-            p.add(f"{path}.name", network.TORCH_CLASS_MESSAGE)
-            return None
-        found = torch_optimizer(entry, path, p, defaults.objective)
+        found = torch_optimizer(entry, path, p, None if defaults.network else defaults.objective)
         if found is None:
             return None
         name, hp, display, cycled, before = found
         hypers, swept, combos = {}, None, [{}]
+        if defaults.network:
+            network.entry_problems(entry, None, path, p)
     else:
         found = _registry_optimizer(entry, path, p)
         if found is None:

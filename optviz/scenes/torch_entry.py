@@ -19,7 +19,8 @@ LR = lr_hyper(1e-3)
 def torch_optimizer(entry: dict, path: str, p: Problems, objective: Objective | None
                     ) -> tuple[str, dict[str, Any], str, str | None, int] | None:
     """``(name, hyperparameters with lr, legend label, what a momentum-cycling schedule sets, problem count
-    before the keyword checks)``, or None when the class cannot be used (the problems say why)."""
+    before the keyword checks)``, or None when the class cannot be used (the problems say why). ``objective``:
+    the function a closure or graph class will evaluate in torch; None for a network, which brings its own loss."""
     name = entry["name"]
     if len(name) > 200:
         p.add(f"{path}.name", f"is too long ({len(name)} characters; the limit is 200)")

@@ -14,10 +14,10 @@ Importing this package does not import torch; torch loads only when a dotted nam
 - ``keywords``: ``check_keywords(class, name, given) -> [(key, message)]`` against the constructor's signature,
   ``torch_value`` (YAML lists -> tuples), ``construct`` (the class on a dummy parameter, so its own checks run
   before any work), ``mode(class)`` (plain, closure or graph), ``cycled(optimizer)``.
-- ``stepper`` (imports torch): ``Stepper(class, kwargs, starts (R, D), lr, schedule=, loss=, seed=)`` with
-  ``.step(gradient, active=None) -> (R, D)`` and ``.lrs``: one optimizer stepping R independent float64 parameter
-  vectors, each its own tensor and parameter group, on gradients computed elsewhere; reusable for any flat
-  parameter vector (a small network's).
+- ``stepper`` (imports torch): ``Stepper(class, kwargs, starts (R, D), lr, schedule=, loss=, seed=, shapes=)``
+  with ``.step(gradient, active=None, per_run=None) -> (R, D)`` and ``.lrs``: one optimizer stepping R
+  independent float64 parameter vectors, each its own parameter group, on gradients computed elsewhere; a run is
+  one tensor, or one per layer (``shapes``: a network's, so per-tensor optimizers see its layers).
 - ``evaluate`` (imports torch): ``torch_function(objective)``: the function in torch, from its formula through the
   formula parser, for closures (LBFGS) and Hessian-vector products (AdaHessian, Sophia-H).
 """

@@ -63,6 +63,34 @@ def mode(cls: type) -> str:
     return "plain"
 
 
+#: A graph class's step takes a gradient with its autograd graph and a Hessian-vector product through it: about
+#: this many gradients' work.
+GRAPH_EVALUATIONS = 3
+
+
+def evaluations(cls: type, kwargs: dict) -> int:
+    """About how many gradients' work one step of the class takes, for budgets: a closure class evaluates up to
+    ``max_eval`` times a step (LBFGS's keyword; by default ``max_iter * 5 // 4``, as torch sets it; 1 for a
+    closure class without them), a graph class ``GRAPH_EVALUATIONS``, any other one."""
+    how = mode(cls)
+    if how == "graph":
+        return GRAPH_EVALUATIONS
+    if how == "plain":
+        return 1
+    known = keywords(cls)
+
+    def given(key: str) -> Any:
+        p = known.get(key)
+        return kwargs.get(key, None if p is None or p.default is p.empty else p.default)
+
+    most, iterations = given("max_eval"), given("max_iter")
+    if isinstance(most, int) and not isinstance(most, bool):
+        return max(1, most)
+    if isinstance(iterations, int) and not isinstance(iterations, bool):
+        return max(1, iterations * 5 // 4)
+    return 1
+
+
 def cycled(optimizer: Any) -> str | None:
     """What torch's momentum-cycling schedulers set on this optimizer: ``beta1`` if its defaults have ``betas``,
     else ``momentum`` if they have it, else None (they refuse)."""

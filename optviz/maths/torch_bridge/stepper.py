@@ -8,9 +8,13 @@ outside torch (optviz's exact ones, a noise or minibatch oracle, or a small netw
 >>> s.lrs.tolist(), s.shared
 ([0.1, 0.1], True)
 
-- ``starts`` is (R, D): R runs of D parameters (2 for a scene, any D for a network's flat weight vector). Each run
-  is its own float64 leaf tensor in its own parameter group, so per-tensor state (moments) and per-group state
-  stay independent, and one optimizer steps them all: one ``step()`` call a step, whatever R (``shared``).
+- ``starts`` is (R, D): R runs of D parameters (2 for a scene, any D for a network's weights). Each run is its own
+  parameter group of float64 leaf tensors, so per-tensor state (moments) and per-group state stay independent,
+  and one optimizer steps them all: one ``step()`` call a step, whatever R (``shared``).
+- ``shapes``: the tensors a run's D parameters are, in order (a network's layers: ``(out, in)`` weights and
+  ``(out,)`` biases, as ``nn.Sequential(...).parameters()``); default one flat tensor of D. Elementwise rules do
+  not care, but per-tensor norms (LAMB, LARS) and factored or preconditioned moments (Adafactor, SOAP)
+  see the layers as torch would show them. ``params`` holds every leaf tensor, run by run.
 - Some classes couple what they are given even across groups: Prodigy and D-Adaptation estimate one step size
   from all parameters, a line search (LBFGS) treats them as one problem, Hutchinson estimates draw one random
   stream. Those get one optimizer per run, each with its own copy of the random stream (``shared`` is False): the
@@ -23,6 +27,8 @@ outside torch (optviz's exact ones, a noise or minibatch oracle, or a small netw
   depends on the class (``keywords.mode``): plain; through a closure (LBFGS); or with ``.grad`` carrying an
   autograd graph of ``loss`` (AdaHessian, Sophia-H), its value still exactly ``gradient``'s.
 - ``loss(params (R, D) tensor) -> (R,)`` is needed by the closure and graph modes (``evaluate.torch_function``).
+  Where the loss and the gradient differ from run to run and step to step (a network's minibatch and noise),
+  ``step(..., per_run=)`` gives each run's own for that step.
 - Runs not in ``active`` get no gradient and are not stepped: a diverged run stays put.
 
 Everything runs with float64 as torch's default dtype (NAdam keeps a product in it) and with torch's random
@@ -32,7 +38,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from typing import Any, Callable
+import math
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
@@ -45,22 +52,31 @@ from .names import resolve
 
 Gradient = Callable[[np.ndarray], np.ndarray]
 Loss = Callable[[torch.Tensor], torch.Tensor]
+#: ``per_run(i) -> (loss, gradient)``: run i's own loss and gradient function for one step.
+PerRun = Callable[[int], tuple[Loss, Gradient]]
 
 
 class Stepper:
     def __init__(self, cls: type, kwargs: dict, starts: np.ndarray, lr: Any, *, schedule: dict | None = None,
-                 loss: Loss | None = None, seed: int = 0):
+                 loss: Loss | None = None, seed: int = 0, shapes: Sequence[tuple[int, ...]] | None = None):
         starts = np.asarray(starts, dtype=np.float64)
-        runs = starts.shape[0]
+        runs, size = starts.shape
         lrs = np.broadcast_to(np.asarray(lr, dtype=np.float64), (runs,))
+        self.shapes = [(size,)] if shapes is None else [tuple(shape) for shape in shapes]
+        self.sizes = [math.prod(shape) for shape in self.shapes]
+        if sum(self.sizes) != size:
+            raise ValueError(f"the shapes {self.shapes} hold {sum(self.sizes)} parameters, not {size}")
         self.mode = step_mode(cls)
         if self.mode != "plain" and loss is None:
             raise ValueError(f"{cls.__name__} needs the loss in torch (mode {self.mode})")
         self.loss = loss
         self.shared = self.mode == "plain" and (runs < 2 or not couples(cls, kwargs, lrs))
         with _isolated():
-            self.params = [torch.tensor(row, dtype=torch.float64, requires_grad=True) for row in starts]
-            groups = [{"params": [p], "lr": float(a)} for p, a in zip(self.params, lrs)]
+            self.tensors = [[torch.tensor(piece.reshape(shape), dtype=torch.float64, requires_grad=True)
+                             for piece, shape in zip(np.split(row, np.cumsum(self.sizes)[:-1]), self.shapes)]
+                            for row in starts]
+            self.params = [p for run in self.tensors for p in run]
+            groups = [{"params": run, "lr": float(a)} for run, a in zip(self.tensors, lrs)]
             if self.shared:
                 self.optimizers = [cls(groups, lr=float(lrs[0]), **kwargs)] if runs else []
             else:
@@ -76,20 +92,29 @@ class Stepper:
         return np.array([float(g["lr"]) for opt in self.optimizers for g in opt.param_groups])
 
     def positions(self) -> np.ndarray:
-        return torch.stack([p.detach() for p in self.params]).numpy().copy()
+        if not self.params:
+            return np.empty((0, sum(self.sizes)))
+        return torch.cat([p.detach().reshape(-1) for p in self.params]).reshape(len(self.tensors), -1).numpy().copy()
 
-    def step(self, gradient: Gradient, active: np.ndarray | None = None) -> np.ndarray:
-        """One optimizer step of every active run; returns the new parameters (R, D)."""
-        active = np.ones(len(self.params), dtype=bool) if active is None else np.asarray(active, dtype=bool)
+    def step(self, gradient: Gradient, active: np.ndarray | None = None, per_run: PerRun | None = None
+             ) -> np.ndarray:
+        """One optimizer step of every active run; returns the new parameters (R, D). ``per_run(i) -> (loss,
+        gradient)``: run i's own loss and gradient at any point for this step, which closure classes evaluate at
+        their own points and graph classes differentiate (default: ``loss`` and ``gradient``)."""
+        active = np.ones(len(self.tensors), dtype=bool) if active is None else np.asarray(active, dtype=bool)
+        own = per_run or (lambda i: (self.loss, gradient))
         with _isolated():
             if self.mode == "closure":
                 for i in np.flatnonzero(active):
-                    self._in_stream(i, lambda: self.optimizers[i].step(self._closure(self.params[i], gradient)))
+                    self._in_stream(i, lambda: self.optimizers[i].step(self._closure(self.tensors[i], *own(i))))
             else:
                 values = torch.from_numpy(np.ascontiguousarray(gradient(self.positions()), dtype=np.float64))
-                for i, p in enumerate(self.params):
-                    p.grad = self._graph(p, values[i]) if self.mode == "graph" and active[i] else \
-                        values[i] if active[i] else None
+                for i, run in enumerate(self.tensors):
+                    pieces = self._pieces(values[i])
+                    if self.mode == "graph" and active[i]:
+                        pieces = self._graph(run, pieces, own(i)[0])
+                    for p, piece in zip(run, pieces):
+                        p.grad = piece if active[i] else None
                 if self.shared:
                     self._in_stream(0, self.optimizers[0].step)
                 else:
@@ -104,20 +129,30 @@ class Stepper:
         call()
         self._rngs[i] = torch.get_rng_state()
 
-    def _graph(self, p: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
-        """autograd's gradient of ``loss`` at ``p`` (a graph, for Hessian-vector products), shifted to ``value``:
-        exactly ``value`` whenever the two are within a factor 2 (Sterbenz), as they are to 1e-12."""
-        with torch.enable_grad():
-            (g,) = torch.autograd.grad(self.loss(p[None]).sum(), p, create_graph=True)
-        g = torch.nan_to_num(g)
-        return g + (value - g).detach()
+    def _pieces(self, row: torch.Tensor) -> list[torch.Tensor]:
+        """One run's (D,) values as its tensors' shapes (views)."""
+        return [piece.view(shape) for piece, shape in zip(row.split(self.sizes), self.shapes)]
 
-    def _closure(self, p: torch.Tensor, gradient: Gradient) -> Callable[[], torch.Tensor]:
+    def _graph(self, run: list[torch.Tensor], values: list[torch.Tensor], loss: Loss) -> list[torch.Tensor]:
+        """autograd's gradient of ``loss`` at the run's tensors (a graph, for Hessian-vector products), shifted to
+        ``values``: exactly ``values`` whenever the two are within a factor 2 (Sterbenz), as they are to 1e-12."""
+        with torch.enable_grad():
+            flat = torch.cat([p.reshape(-1) for p in run])[None]
+            grads = torch.autograd.grad(loss(flat).sum(), run, create_graph=True)
+        out = []
+        for g, value in zip(grads, values):
+            g = torch.nan_to_num(g)
+            out.append(g + (value - g).detach())
+        return out
+
+    def _closure(self, run: list[torch.Tensor], loss: Loss, gradient: Gradient) -> Callable[[], torch.Tensor]:
         def closure() -> torch.Tensor:
-            point = p.detach()[None]
-            p.grad = torch.from_numpy(np.ascontiguousarray(gradient(point.numpy().copy())[0], dtype=np.float64))
+            point = torch.cat([p.detach().reshape(-1) for p in run])[None]
+            values = torch.from_numpy(np.ascontiguousarray(gradient(point.numpy().copy())[0], dtype=np.float64))
+            for p, piece in zip(run, self._pieces(values)):
+                p.grad = piece
             with torch.no_grad():
-                return self.loss(point)[0]
+                return loss(point)[0]
         return closure
 
 
