@@ -14,6 +14,7 @@ from PIL import Image
 
 import optviz
 from optviz.draw import figure, look
+from optviz import forked
 from optviz.draw.writers import gif as encode
 from optviz.errors import SceneError
 from optviz.draw.frames import Animator, frame_steps
@@ -124,16 +125,51 @@ def test_same_inputs_give_the_same_bytes(tmp_path):
     assert render(make_traj(), tmp_path / "a.png").read_bytes() == render(make_traj(), tmp_path / "b.png").read_bytes()
 
 
-def test_a_failed_render_leaves_no_file(tmp_path, monkeypatch):
+def test_a_gif_is_the_same_bytes_encoded_beside_the_drawing_or_in_a_second_process(tmp_path, monkeypatch):
+    rng = np.random.default_rng(3)
+    scenes = {"lone": make_traj(), "diverged": make_traj(line_run("A", (0.0, 0.0), (40.0, 30.0), diverged_at=20),
+                                                        line_run("B", (-3.0, -2.0), (-1.0, -2.0))),
+              "swarm": make_traj(*swarm("S", rng.uniform(-4, 4, (30, 2)), rng.uniform(-4, 4, (30, 2)))),
+              "crowd": make_traj(*[line_run(f"R{i}", (-4.0 + i / 2, -3.0), (i / 3, 3.0)) for i in range(12)]),
+              "panels": make_traj(panels=("loss",))}
+    for name, traj in scenes.items():
+        out = {}
+        for processes in (1, 2):
+            monkeypatch.setattr(forked, "available", lambda: processes == 2)
+            out[processes] = render(traj, tmp_path / f"{name}-{processes}.gif").read_bytes()
+        assert out[1] == out[2], name
+
+
+def test_the_changed_boxes_of_each_frame_hold_every_pixel_that_changed():
+    rng = np.random.default_rng(4)
+    for traj in (make_traj(), make_traj(*swarm("S", rng.uniform(-4, 4, (20, 2)), rng.uniform(-4, 4, (20, 2)))),
+                 make_traj(line_run("A", (0.0, 0.0), (40.0, 30.0), diverged_at=20), panels=("loss",))):
+        anim = Animator(figure.build(traj))
+        before = None
+        for k, (pixels, boxes) in enumerate(anim.changes(range(21))):
+            inside = np.zeros(pixels.shape[:2], dtype=bool)
+            for r0, r1, c0, c1 in boxes:
+                inside[r0:r1, c0:c1] = True
+            if before is None:
+                assert inside.all()
+            else:
+                assert not ((pixels != before).any(axis=2) & ~inside).any(), k
+                assert inside.mean() < 1 or traj.scene.panels      # only a panel's frames copy everything
+            before = pixels.copy()
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_a_failed_render_leaves_no_file(tmp_path, monkeypatch, processes):
     calls = []
 
-    def failing_add(self, rgba, delay):
+    def failing_add(self, rgba, delay, changed=None):
         calls.append(1)
         if len(calls) == 5:
             raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(encode.GifStream, "add", failing_add)
-    with pytest.raises(RuntimeError, match="disk on fire"):
+    monkeypatch.setattr(forked, "available", lambda: processes == 2)
+    with pytest.raises(RuntimeError, match="disk on fire"):   # raised in the encoding process, told here
         render(make_traj(), tmp_path / "a.gif")
     assert list(tmp_path.iterdir()) == []
 

@@ -1,7 +1,9 @@
 """The `optviz` command: parses arguments and calls into the same flow as the Python API."""
 from __future__ import annotations
 
+import atexit
 import errno
+import gc
 import os
 import re
 import signal
@@ -19,6 +21,10 @@ from .parallel import ScenesFailed, outcomes, raise_failures, worker_pool
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130      # 128 + SIGINT, as shells report Ctrl-C
 EXIT_TERMINATED = 143       # 128 + SIGTERM
+
+# A command ends its process: freezing the heap at exit spares Python collecting every object of numpy and
+# matplotlib one by one (about 0.1 s, a tenth of a render), memory the system takes back at once anyway.
+atexit.register(gc.freeze)
 
 plugin_option = click.option(
     "--plugin", "plugins", multiple=True, type=click.Path(dir_okay=False),

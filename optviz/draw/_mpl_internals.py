@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from numbers import Real
 
+import matplotlib
 import numpy as np
 from matplotlib.colors import to_rgba
 from matplotlib.markers import MarkerStyle
@@ -57,10 +58,32 @@ class Stamp:
         gc.set_joinstyle(marker.get_joinstyle())
         gc.set_capstyle(marker.get_capstyle())
         self.gc = gc
+        corners = self.transform.transform_path(self.path).get_extents().get_points()
+        # the marker's half size, half its edge, and a pixel each for antialiasing and snapping
+        self.reach = float(np.abs(corners).max()) + renderer.points_to_pixels(line.get_markeredgewidth()) / 2 + 2
 
     def __call__(self, renderer, xy) -> None:
         renderer.draw_markers(self.gc, self.path, self.transform, Path(np.reshape(xy, (-1, 2))),
                               IdentityTransform(), self.face)
+
+    def extent(self, xy) -> tuple[float, float, float, float]:
+        """(x0, y0, x1, y1): display pixels that drawing at ``xy`` may touch."""
+        xy = np.reshape(xy, (-1, 2))
+        (x0, y0), (x1, y1) = xy.min(axis=0), xy.max(axis=0)
+        r = self.reach
+        return x0 - r, y0 - r, x1 + r, y1 + r
+
+
+PIXELS = IdentityTransform()
+
+
+def plain_path(vertices: np.ndarray) -> Path:
+    """``Path(vertices)`` (the same simplification setting) without ``Path.__init__``'s checks: frames make
+    thousands, and the checks cost more than drawing them."""
+    path = Path._fast_from_codes_and_verts(vertices, None)
+    path._should_simplify = (path._simplify_threshold > 0 and matplotlib.rcParams["path.simplify"]
+                             and len(path.vertices) >= 128)
+    return path
 
 
 def polyline(vertices: np.ndarray) -> Path:

@@ -26,6 +26,7 @@ approximate outside rebuilt rectangles (faint strokes: it hardly shows).
 """
 from __future__ import annotations
 
+import math
 from typing import Iterator
 
 import numpy as np
@@ -34,8 +35,10 @@ from matplotlib.markers import MarkerStyle
 from matplotlib.path import Path
 from matplotlib.transforms import Bbox, IdentityTransform
 
-from ._mpl_internals import Stamp, draw_collection, pen, polyline, text_areas
+from ._mpl_internals import PIXELS, Stamp, draw_collection, pen, plain_path, polyline, text_areas
 from .figure import Picture, Swarm, Track
+
+Box = tuple[int, int, int, int]     # (row0, row1, col0, col1) of the image, rows from the top
 
 REACH = 1.5     # points of antialiasing beyond half the line width (pixels at scale 1)
 MANY_RUNS = 8   # above this many lone runs, frames lay strokes down instead of rebuilding (see above)
@@ -57,7 +60,9 @@ class Animator:
         canvas = pic.canvas
         canvas.draw()
         self.renderer = canvas.get_renderer()
-        self.height = canvas.get_width_height()[1]
+        width, self.height = canvas.get_width_height()
+        self.whole: Box = (0, self.height, 0, width)
+        self.dirty: list[Box] = []      # boxes drawn in since the list was last taken (see ``changes``)
         self.pixels_now = np.asarray(canvas.buffer_rgba())  # the canvas itself: layers are swapped in by copying
         self.background = self.pixels_now.copy()
         self.legend = _Legend(pic, self.background, self.pixels_now) if pic.legend is not None else None
@@ -69,14 +74,28 @@ class Animator:
         self.swarms = [i for i, layer in enumerate(self.layers) if isinstance(layer, _Swarm)]
         lone = [i for i, layer in enumerate(self.layers) if isinstance(layer, _Path)]
         self.crowd = _Crowd(self, lone) if len(lone) > MANY_RUNS else None
+        self.segments = _Segments(self.layers)
 
     def frames(self, ks) -> Iterator[np.ndarray]:
         """RGBA frames (height, width, 4) for the increasing steps ``ks``."""
+        for pixels, _ in self.changes(ks):
+            yield pixels.copy()
+
+    def changes(self, ks) -> Iterator[tuple[np.ndarray, list[Box]]]:
+        """For the increasing steps ``ks``: the canvas's own pixels showing that frame (valid until the next one
+        is asked for: copy what you keep) and the boxes, (row0, row1, col0, col1), outside which it equals the
+        frame before (the first frame's box is the whole picture).
+
+        Only those boxes are copied between the layers: the previous frame's top layer is wiped by restoring
+        its boxes from the trails, the trails take back only the boxes their new segments were drawn in."""
         now = self.pixels_now
         trails = self.background.copy()
         drawn = [0] * len(self.layers)
-        for k in ks:
-            np.copyto(now, trails)
+        top = [self.whole]
+        for n, k in enumerate(ks):
+            for rows, cols in map(_slices, top):
+                now[rows, cols] = trails[rows, cols]
+            self.dirty = []
             before = list(drawn)
             drawn = [min(int(k), layer.last) for layer in self.layers]
             changed = [i for i in range(len(drawn)) if drawn[i] > before[i]]
@@ -91,14 +110,19 @@ class Animator:
                         self._rebuild(lo[before[i]:drawn[i]].min(axis=0), hi[before[i]:drawn[i]].max(axis=0),
                                       drawn)
                     self._draw_panels(layer.track, before[i], drawn[i])
-            if changed:
-                np.copyto(trails, now)
+            laid = self.dirty
+            for rows, cols in map(_slices, laid):
+                trails[rows, cols] = now[rows, cols]
+            self.dirty = []
             self._draw_top(int(k))
-            yield self._rgb()
+            boxes = [self.whole] if n == 0 else top + laid + self.dirty
+            top = self.dirty
+            yield now, boxes
 
     def still(self, k: int) -> np.ndarray:
         """One frame drawn from scratch (whole paths): for a PNG and for sampling the GIF palette."""
         np.copyto(self.pixels_now, self.background)
+        self.dirty = []
         renderer = self.renderer
         if self.crowd is not None:
             self.crowd.lay([0] * len(self.layers), [min(int(k), layer.last) for layer in self.layers])
@@ -131,20 +155,19 @@ class Animator:
         rows = slice(int(self.height - y1), int(self.height - y0))   # image rows count from the top
         cols = slice(int(x0), int(x1))
         self.pixels_now[rows, cols] = self.background[rows, cols]
+        self.dirty.append((rows.start, rows.stop, cols.start, cols.stop))
         box = Bbox([[x0, y0], [x1, y1]])
         renderer = self.renderer
-        for i, (layer, n) in enumerate(zip(self.layers, drawn)):
+        hits = self.segments.crossing(x0, y0, x1, y1, drawn)
+        for i, layer in enumerate(self.layers):
             if isinstance(layer, _Swarm):
                 if i == self.swarms[0]:
                     self._lay_swarms([self.layers[j].crossing(box, drawn[j]) for j in self.swarms], box)
                 continue
-            pix, (seg_lo, seg_hi), pen = layer.pixels, layer.boxes, layer.pen
-            seg_lo, seg_hi = seg_lo[:n], seg_hi[:n]
-            hit = np.flatnonzero((seg_lo[:, 0] <= x1) & (seg_hi[:, 0] >= x0)
-                                 & (seg_lo[:, 1] <= y1) & (seg_hi[:, 1] >= y0))
+            hit = hits[i]
             if hit.size:
-                pen.set_clip_rectangle(box)
-                renderer.draw_path(pen, Path(_pieces(pix, hit)), IdentityTransform())
+                layer.pen.set_clip_rectangle(box)
+                renderer.draw_path(layer.pen, plain_path(_pieces(layer.pixels, hit)), PIXELS)
 
     def _lay_swarms(self, steps: list, clip, panels: bool = False) -> None:
         """The given steps of each swarm, step by step and, within a step, in legend order: the same order
@@ -153,6 +176,8 @@ class Animator:
         for swarm in swarms:
             swarm.pen.set_clip_rectangle(clip)
         order = sorted((j, n) for n, js in enumerate(steps) for j in js)
+        if order:
+            self.mark(*clip.extents)
         for j, n in order:
             swarms[n].draw_step(j)
             if panels:
@@ -161,6 +186,8 @@ class Animator:
     def _draw_panels(self, t: Track, start: int, end: int) -> None:
         """Points start..end of a run in the side panels (drawn on top: their lines rarely cross)."""
         draw = self.pic.figure.draw_artist
+        if t.loss_line is not None or t.surf_line is not None:
+            self.dirty.append(self.whole)     # a panel: rare, and a 3-D line's extent is not worth working out
         if t.loss_line is not None:
             t.loss_line.set_data(np.arange(start, end + 1), t.run.loss[start:end + 1])
             draw(t.loss_line)
@@ -172,7 +199,6 @@ class Animator:
     def _draw_top(self, k: int) -> None:
         pic = self.pic
         draw = pic.figure.draw_artist
-        renderer = self.renderer
         if self.crowd is not None:
             self.crowd.dots(k)
         for layer in self.layers:
@@ -181,27 +207,45 @@ class Animator:
                 continue
             if self.crowd is not None and layer.loss_stamp is None and layer.track.surf_dot is None:
                 i = min(k, layer.last)
-                if layer.arrows and not pic.in_view(layer.track.run.points[i]):
-                    layer.arrow(renderer, i)
+                if layer.arrows and not layer.seen[i]:
+                    layer.arrow(i)
                 continue
             t, pix, stamp, loss_stamp = layer.track, layer.pixels, layer.stamp, layer.loss_stamp
             i = min(k, t.last)
-            seen = pic.in_view(t.run.points[i])  # a run that flew off has no dot: an arrow shows where it went
+            seen = bool(layer.seen[i])  # a run that flew off has no dot: an arrow shows where it went
             if not seen:
-                layer.arrow(renderer, i)
+                layer.arrow(i)
             elif self.crowd is None:
-                stamp(renderer, pix[i])
+                self.stamp(stamp, pix[i])
             if loss_stamp is not None and np.isfinite(t.run.loss[i]):
-                loss_stamp(renderer, t.loss_dot.axes.transData.transform((i, t.run.loss[i])))
+                self.stamp(loss_stamp, t.loss_dot.axes.transData.transform((i, t.run.loss[i])))
             if t.surf_dot is not None:
+                self.dirty.append(self.whole)
                 x, y = t.run.points[i]
                 t.surf_dot.set_data_3d(np.array([x]), np.array([y]), t.height[i:i + 1])
                 t.surf_dot.set_visible(seen and bool(np.isfinite(t.height[i])))
                 draw(t.surf_dot)
         if self.legend is not None:
             self.legend.draw(k)
+            self.dirty.append(self.legend.box)
         if self.counter is not None:
             self.counter.draw(k)
+            self.dirty.append(self.counter.box)
+
+    def stamp(self, stamp: Stamp, xy) -> None:
+        stamp(self.renderer, xy)
+        self.mark(*stamp.extent(xy))
+
+    def mark(self, x0: float, y0: float, x1: float, y1: float) -> None:
+        """Note that display pixels x0..x1, y0..y1 (y up) may have been drawn in."""
+        h, w = self.height, self.whole[3]
+        if not math.isfinite(x0 + x1 + y0 + y1):
+            self.dirty.append(self.whole)
+            return
+        r0, r1 = max(math.floor(h - y1), 0), min(math.ceil(h - y0), h)
+        c0, c1 = max(math.floor(x0), 0), min(math.ceil(x1), w)
+        if r1 > r0 and c1 > c0:
+            self.dirty.append((r0, r1, c0, c1))
 
     def _rgb(self) -> np.ndarray:
         return self.pixels_now.copy()
@@ -211,9 +255,14 @@ class _Path:
     """A lone run: its path in display pixels, each segment's pixel box, the graphics contexts that draw it."""
 
     def __init__(self, anim: Animator, t: Track):
+        self.anim = anim
         self.track = t
         self.last = t.last
         self.pixels = anim.pic.axes.transData.transform(t.path)
+        (x0, x1), (y0, y1) = anim.pic.axes.get_xlim(), anim.pic.axes.get_ylim()
+        with np.errstate(invalid="ignore"):
+            x, y = t.run.points[:, 0], t.run.points[:, 1]
+            self.seen = (x >= min(x0, x1)) & (x <= max(x0, x1)) & (y >= min(y0, y1)) & (y <= max(y0, y1))
         self.boxes = _segment_boxes(self.pixels, (t.line.get_linewidth() / 2 + REACH) * anim.pic.scale)
         self.pen = pen(anim.renderer, t.line)
         self.stamp = Stamp(anim.renderer, t.dot)
@@ -221,12 +270,42 @@ class _Path:
         self.arrows = [(Stamp(anim.renderer, a), a.axes.transData.transform(np.ravel(a.get_data())))
                        for a in t.arrows]
 
-    def arrow(self, renderer, k: int) -> None:
+    def arrow(self, k: int) -> None:
         """While the run is out of view, an arrow where it last left, pointing the way it went."""
         i = self.track.arrow_at(k)
         if i is not None:
-            stamp, xy = self.arrows[i]
-            stamp(renderer, xy)
+            self.anim.stamp(*self.arrows[i])
+
+
+class _Segments:
+    """Every lone run's segment boxes in one array, so that finding the segments that cross a box is a few
+    array operations for all runs at once (a frame asks once per run that moved)."""
+
+    def __init__(self, layers: list):
+        lone = [(i, layer.boxes) for i, layer in enumerate(layers) if isinstance(layer, _Path)]
+        self.layers = [i for i, _ in lone]
+        sizes = [len(lo) for _, (lo, _) in lone]
+        self.sizes = np.array(sizes, dtype=int)
+        self.starts = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
+        lows = np.concatenate([lo for _, (lo, _) in lone]) if lone else np.zeros((0, 2))
+        highs = np.concatenate([hi for _, (_, hi) in lone]) if lone else np.zeros((0, 2))
+        self.bounds = np.concatenate([lows, -highs], axis=1).T     # crossing x0, y0, x1, y1: bounds <= limits
+        self.none = np.zeros(0, dtype=int)
+        self.count = len(layers)
+
+    def crossing(self, x0, y0, x1, y1, drawn: list[int]) -> list[np.ndarray]:
+        """Per layer, the indices of its segments before ``drawn`` whose box meets x0..x1, y0..y1 (empty
+        for a swarm)."""
+        limits = np.array([[x1], [y1], [-x0], [-y0]])
+        found = np.flatnonzero((self.bounds <= limits).all(axis=0))
+        out = [self.none] * self.count
+        starts = self.starts[:-1]
+        ends = starts + np.minimum([drawn[i] for i in self.layers], self.sizes)
+        cuts = np.searchsorted(found, np.stack([starts, ends], axis=1)).tolist()
+        for k, (a, b) in enumerate(cuts):
+            if b > a:
+                out[self.layers[k]] = found[a:b] - starts[k]
+        return out
 
 
 class _Crowd:
@@ -269,6 +348,11 @@ class _Crowd:
                 colors.append(self.colors[n])
         if pieces:
             draw_collection(self.anim.renderer, self.pen, pieces, colors, self.width)
+            reach = (self.width / 2 + REACH) * self.anim.pic.scale
+            with np.errstate(invalid="ignore"):
+                ends = np.concatenate([p.vertices for p in pieces])
+                (x0, y0), (x1, y1) = np.nanmin(ends, axis=0) - reach, np.nanmax(ends, axis=0) + reach
+            self.anim.mark(x0, y0, x1, y1)
 
     def dots(self, k: int) -> None:
         """Every member's current point (its last, once it stopped), unless it left the view; in one draw."""
@@ -276,8 +360,12 @@ class _Crowd:
         seen = self.seen[self.rows, at]
         if seen.any():
             colors = self.colors[seen]
+            offsets = self.pixels[self.rows[seen], at[seen]]
             draw_collection(self.anim.renderer, self.dot_pen, [self.dot], colors, self.dot_width, facecolors=colors,
-                            transforms=self.dot_size, offsets=self.pixels[self.rows[seen], at[seen]])
+                            transforms=self.dot_size, offsets=offsets)
+            reach = self.dot_size[0][0, 0] * np.abs(self.dot.vertices).max() + self.dot_width * self.anim.pic.scale + 2
+            (x0, y0), (x1, y1) = offsets.min(axis=0) - reach, offsets.max(axis=0) + reach
+            self.anim.mark(x0, y0, x1, y1)
 
 
 class _Swarm:
@@ -328,6 +416,7 @@ class _Swarm:
         swarm, draw = self.swarm, self.anim.pic.figure.draw_artist
         if swarm.loss_lines is None and swarm.surf_lines is None:
             return
+        self.anim.dirty.append(self.anim.whole)
         gap = np.full(len(self.rows), np.nan)
         if swarm.loss_lines is not None:
             x = np.column_stack([np.full(len(self.rows), j), np.full(len(self.rows), j + 1), gap]).ravel()
@@ -342,19 +431,19 @@ class _Swarm:
 
     def top(self, k: int) -> None:
         """The heads: each run's current point (its last, once it stopped), unless it left the view."""
-        swarm, renderer = self.swarm, self.anim.renderer
+        swarm = self.swarm
         at = np.minimum(k, self.ends)
         seen = self.seen[self.rows, at]
         rows, at_seen = self.rows[seen], at[seen]
         swarm.heads.set_data(self.points[rows, at_seen, 0], self.points[rows, at_seen, 1])
         if rows.size:
-            self.stamp(renderer, self.pixels[rows, at_seen])
+            self.anim.stamp(self.stamp, self.pixels[rows, at_seen])
         if self.loss_stamp is not None:
             loss = self.loss[self.rows, at]
             ok = seen & np.isfinite(loss)
             if ok.any():
                 xy = np.column_stack([at[ok], loss[ok]]).astype(float)
-                self.loss_stamp(renderer, swarm.loss_heads.axes.transData.transform(xy))
+                self.anim.stamp(self.loss_stamp, swarm.loss_heads.axes.transData.transform(xy))
         if swarm.surf_heads is not None:
             h = self.height[self.rows, at]
             ok = seen & np.isfinite(h)
@@ -362,6 +451,7 @@ class _Swarm:
             swarm.surf_heads.set_data_3d(p[:, 0], p[:, 1], h[ok])
             swarm.surf_heads.set_visible(bool(ok.any()))
             self.anim.pic.figure.draw_artist(swarm.surf_heads)
+            self.anim.dirty.append(self.anim.whole)
 
 
 def _padded(arrays: list[np.ndarray], last: int) -> np.ndarray:
@@ -392,6 +482,7 @@ class _Legend:
         legend = pic.legend
         pic.figure.draw_artist(legend)
         self.base = self.canvas.copy_from_bbox(legend.get_frame().get_window_extent().padded(1.5 * pic.scale))
+        self.box = _region_box(self.base, pixels_now)
         self.texts = legend.get_texts()
         self.changing = [i for i, e in enumerate(pic.rows) if pic.changes(e)]
         self.cells: dict[tuple[int, str], object] = {}
@@ -440,6 +531,7 @@ class _Odometer:
         draw(c.label)
         self.canvas = canvas
         self.base = canvas.copy_from_bbox(c.bounds)
+        self.box = _region_box(self.base, pixels_now)
         self.cells = []
         for text, cell in zip(c.digits, c.cells):
             glyphs = []
@@ -457,6 +549,17 @@ class _Odometer:
             self.canvas.restore_region(glyphs[int(d)])
 
 
+def _region_box(region, pixels: np.ndarray) -> Box:
+    """The (row0, row1, col0, col1) box of a saved canvas region, within the picture (a region may stick out)."""
+    x0, y0, x1, y1 = region.get_extents()
+    h, w = pixels.shape[:2]
+    return min(max(y0, 0), h), min(max(y1, 0), h), min(max(x0, 0), w), min(max(x1, 0), w)
+
+
+def _slices(box: Box) -> tuple[slice, slice]:
+    return slice(box[0], box[1]), slice(box[2], box[3])
+
+
 def _segment_boxes(pix: np.ndarray, reach: float) -> tuple[np.ndarray, np.ndarray]:
     """Pixel bounding boxes (low corners, high corners) of each segment, widened by what a line paints."""
     with np.errstate(invalid="ignore"):
@@ -465,6 +568,9 @@ def _segment_boxes(pix: np.ndarray, reach: float) -> tuple[np.ndarray, np.ndarra
 
 def _pieces(points: np.ndarray, segments: np.ndarray) -> np.ndarray:
     """The points of the given segment indices as one polyline, NaN rows between non-adjacent runs."""
+    first, last = int(segments[0]), int(segments[-1])
+    if last - first == len(segments) - 1:
+        return points[first:last + 2]
     breaks = np.flatnonzero(np.diff(segments) > 1) + 1
     if not breaks.size:
         return points[segments[0]:segments[-1] + 2]

@@ -8,15 +8,17 @@ GIF blocks around it are written here, so that what is stored is exactly what th
 """
 from __future__ import annotations
 
+import functools
 import struct
 from pathlib import Path
-from typing import BinaryIO, Iterable
+from typing import BinaryIO, Iterable, Iterator
 
 import numpy as np
 import PIL
 from PIL import GifImagePlugin, Image
 
-from .base import Movie, Writer, register_writer
+from ... import forked
+from .base import Box, Movie, Writer, register_writer
 
 COLORS = 64          # line art: contour greys, a few run colours and their antialiased edges
 MAX_DELAY = 0xFFFF   # the longest a GIF frame can be shown, in hundredths of a second (655.35 s)
@@ -100,23 +102,33 @@ class GifStream:
         self.pending: tuple[tuple[int, int], np.ndarray, bool, int] | None = None
         self.frames = 0
 
-    def add(self, rgba: np.ndarray, delay_cs: int) -> None:
+    def add(self, rgba: np.ndarray, delay_cs: int, changed: list[Box] | None = None) -> None:
         """Add a frame shown for ``delay_cs`` hundredths of a second. A frame identical to the previous one
-        only lengthens it."""
+        only lengthens it. ``changed``, if given, holds boxes (row0, row1, col0, col1) outside which the frame
+        equals the previous one: only their bounding box is compared (the result is the same)."""
         packed = _packed(rgba)
         if self.indices is None:
             self.indices = self.nearest(packed & 0xFFFFFF)
             self._prev = packed.copy()
             self._queue((0, 0), self.indices.copy(), False, delay_cs)
             return
-        changed = packed != self._prev
-        box = _bbox(changed)
+        oy, ox, y1, x1 = 0, 0, *packed.shape
+        if changed is not None:
+            if not changed:
+                self._lengthen(delay_cs)
+                return
+            oy, ox = min(b[0] for b in changed), min(b[2] for b in changed)
+            y1, x1 = max(b[1] for b in changed), max(b[3] for b in changed)
+        within = (slice(oy, y1), slice(ox, x1))
+        diff = packed[within] != self._prev[within]
+        box = _bbox(diff)
         if box is None:
             self._lengthen(delay_cs)
             return
         y0, y1, x0, x1 = box
+        sub = diff[y0:y1, x0:x1]
+        y0, y1, x0, x1 = y0 + oy, y1 + oy, x0 + ox, x1 + ox
         region = (slice(y0, y1), slice(x0, x1))
-        sub = changed[region]
         self._prev[region][sub] = packed[region][sub]
         new = self.nearest(packed[region][sub] & 0xFFFFFF)   # only the pixels that changed colour
         indices = self.indices[region]
@@ -180,26 +192,63 @@ def delays(count: int, fps: float, pause: float) -> list[int]:
 
 
 PALETTE_SAMPLES = 4     # frames the palette is chosen from, spread over the animation
+END = struct.pack("<i", -1)
 
 
 @register_writer
 class GifWriter(Writer):
-    """The animation as a looping GIF: one shared palette, changed rectangles only."""
+    """The animation as a looping GIF: one shared palette, changed rectangles only. Where a second core helps
+    (``forked.available``), a forked copy of this process chooses the palette and encodes while this one draws;
+    the frames go to it through a pipe, only the boxes that changed, and it writes the same bytes."""
 
     name = "gif"
+    fp = stream = encoder = None
 
     def setup(self, path: Path, movie: Movie) -> None:
-        samples = movie.samples(PALETTE_SAMPLES)
-        self.delays = iter(delays(movie.count, movie.fps, movie.pause))
+        self.whole = [(0, movie.height, 0, movie.width)]
+        if forked.available():
+            self.encoder = forked.Forked(functools.partial(_encode, path, movie))
+            return
         self.fp = open(path, "wb")
-        self.stream = GifStream(self.fp, movie.width, movie.height, make_palette(samples, movie.key_colors))
+        self.stream, self.delays = _stream(self.fp, movie)
 
-    def grab_frame(self, rgba: np.ndarray) -> None:
-        self.stream.add(rgba, next(self.delays))
+    def grab_frame(self, rgba: np.ndarray, changed: list[Box] | None = None) -> None:
+        if self.encoder is None:
+            self.stream.add(rgba, next(self.delays), changed)
+            return
+        boxes = self.whole if changed is None else changed
+        parts = [struct.pack("<i", len(boxes)), np.asarray(boxes, dtype="<i4").tobytes()]
+        parts += [rgba[r0:r1, c0:c1].tobytes() for r0, r1, c0, c1 in boxes]
+        self.encoder.send(b"".join(parts))
 
     def finish(self) -> None:
-        self.stream.close()
+        if self.encoder is None:
+            self.stream.close()
+            return
+        self.encoder.send(END)
+        self.encoder.join()
 
     def close(self) -> None:
-        if getattr(self, "fp", None) is not None:
+        if self.encoder is not None:
+            self.encoder.stop()
+        if self.fp is not None:
             self.fp.close()
+
+
+def _stream(fp: BinaryIO, movie: Movie) -> tuple[GifStream, Iterator[int]]:
+    palette = make_palette(movie.samples(PALETTE_SAMPLES), movie.key_colors)
+    return GifStream(fp, movie.width, movie.height, palette), iter(delays(movie.count, movie.fps, movie.pause))
+
+
+def _encode(path: Path, movie: Movie, inbox: forked.Inbox) -> None:
+    """The forked encoder: frames arrive as their changed boxes (a count, the boxes, their pixels), END last."""
+    frame = np.zeros((movie.height, movie.width, 4), dtype=np.uint8)
+    with open(path, "wb") as fp:
+        stream, delays_cs = _stream(fp, movie)
+        while (n := struct.unpack("<i", inbox.read(4))[0]) >= 0:
+            boxes = [tuple(b) for b in np.frombuffer(inbox.read(16 * n), dtype="<i4").reshape(n, 4).tolist()]
+            for r0, r1, c0, c1 in boxes:
+                shape = (r1 - r0, c1 - c0, 4)
+                frame[r0:r1, c0:c1] = np.frombuffer(inbox.read(shape[0] * shape[1] * 4), np.uint8).reshape(shape)
+            stream.add(frame, next(delays_cs), boxes)
+        stream.close()

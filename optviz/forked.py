@@ -1,0 +1,129 @@
+"""A writer's encoding in a forked second process, so that it runs on another core while frames are drawn.
+
+The child is a copy of the drawing process taken after the background is drawn: it has everything imported and
+built already, so it starts at once (a fresh process would pay the imports again, most of a render's time). The
+parent sends it byte strings through a pipe; the child runs the same code as a single process would, so the output
+does not depend on the number of cores. Only where fork is cheap and safe: Linux, no other Python thread.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import sys
+import threading
+import warnings
+from typing import Callable
+
+PIPE_BYTES = 1 << 20    # a frame's worth, so that the parent rarely waits for the child
+
+
+def available() -> bool:
+    """Whether a second process can help: Linux, more than one usable core, and no other Python thread (a fork
+    copies only the calling thread; a lock another thread holds would stay held in the child)."""
+    return (sys.platform.startswith("linux") and len(os.sched_getaffinity(0)) > 1
+            and threading.active_count() == 1)
+
+
+class Inbox:
+    """The child's end of the pipe."""
+
+    def __init__(self, fd: int):
+        self.file = os.fdopen(fd, "rb", buffering=PIPE_BYTES)
+
+    def read(self, n: int) -> bytes:
+        data = self.file.read(n)
+        if len(data) != n:
+            raise EOFError("the drawing process stopped sending")
+        return data
+
+
+class Forked:
+    """``work(inbox)`` in a forked child. The parent ``send``s bytes, then ``join``s, which returns when the child
+    has finished or raises the exception it raised; ``stop`` abandons it (after an error in the parent)."""
+
+    def __init__(self, work: Callable[[Inbox], None]):
+        data_r, data_w = os.pipe()
+        status_r, status_w = os.pipe()
+        try:
+            import fcntl  # lazy: Linux only, like forking itself
+
+            fcntl.fcntl(data_w, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+        except (ImportError, AttributeError, OSError):
+            pass    # a smaller pipe only means more waiting
+        with warnings.catch_warnings():
+            # Python 3.12+ warns when other OS threads exist; without Python threads those are numpy's BLAS
+            # pool, idle and fork-aware.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
+        if pid == 0:
+            _child(work, data_r, data_w, status_r, status_w)
+        os.close(data_r)
+        os.close(status_w)
+        self.pid, self.status = pid, status_r
+        self.out = os.fdopen(data_w, "wb", buffering=0)
+
+    def send(self, data: bytes | memoryview) -> None:
+        try:
+            self.out.write(data)
+        except BrokenPipeError:
+            self.join()     # the child stopped: raise its error
+            raise RuntimeError("the encoding process stopped early") from None
+
+    def join(self) -> None:
+        """Wait for the child; raise its exception if it failed."""
+        self._close_pipe()
+        report = b""
+        while chunk := os.read(self.status, 1 << 16):
+            report += chunk
+        os.close(self.status)
+        _, code = os.waitpid(self.pid, 0)
+        self.pid = None
+        if report:
+            try:
+                error = pickle.loads(report)
+            except Exception:   # an exception that cannot be rebuilt here: keep its text
+                error = RuntimeError(report.decode("utf-8", "replace"))
+            raise error
+        if code != 0:
+            raise RuntimeError(f"the encoding process failed (status {code})")
+
+    def stop(self) -> None:
+        """End the child, if it still runs, and wait for it (after an error in the parent)."""
+        if self.pid is None:
+            return
+        os.kill(self.pid, signal.SIGTERM)
+        self._close_pipe()
+        os.close(self.status)
+        os.waitpid(self.pid, 0)
+        self.pid = None
+
+    def _close_pipe(self) -> None:
+        if not self.out.closed:
+            try:
+                self.out.close()
+            except BrokenPipeError:
+                pass
+
+
+def _child(work, data_r: int, data_w: int, status_r: int, status_w: int) -> None:
+    """Never returns: the child must not run the parent's code after the fork (nor its atexit handlers or
+    buffered output), so it leaves through ``os._exit``."""
+    code = 1
+    try:
+        os.close(data_w)
+        os.close(status_r)
+        work(Inbox(data_r))
+        code = 0
+    except BaseException as exc:  # noqa: BLE001 - everything goes back to the parent
+        try:
+            report = pickle.dumps(exc)
+        except Exception:
+            report = f"{type(exc).__name__}: {exc}".encode()
+        try:
+            while report:
+                report = report[os.write(status_w, report):]
+        except OSError:
+            pass
+    finally:
+        os._exit(code)
