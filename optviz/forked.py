@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import queue
 import signal
 import sys
 import threading
@@ -26,15 +27,30 @@ def available() -> bool:
 
 
 class Inbox:
-    """The child's end of the pipe."""
+    """The child's end of the pipe, drained by a thread: the child may be busy before it reads (choosing a
+    palette), and the parent should not wait for it meanwhile; up to ``BACKLOG`` chunks wait here."""
+
+    BACKLOG = 64
 
     def __init__(self, fd: int):
-        self.file = os.fdopen(fd, "rb", buffering=PIPE_BYTES)
+        self.fd, self.chunks = fd, queue.Queue(self.BACKLOG)
+        self.buffer, self.at = b"", 0
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def _drain(self) -> None:
+        while chunk := os.read(self.fd, PIPE_BYTES):
+            self.chunks.put(chunk)
+        self.chunks.put(b"")
 
     def read(self, n: int) -> bytes:
-        data = self.file.read(n)
-        if len(data) != n:
-            raise EOFError("the drawing process stopped sending")
+        while len(self.buffer) - self.at < n:
+            chunk = self.chunks.get()
+            if not chunk:
+                self.chunks.put(b"")
+                raise EOFError("the drawing process stopped sending")
+            self.buffer, self.at = self.buffer[self.at:] + chunk, 0
+        data = self.buffer[self.at:self.at + n]
+        self.at += n
         return data
 
 

@@ -64,14 +64,16 @@ def gif_blocks(data: bytes) -> dict:
             pos += 1
         elif data[pos] == 0x2C:
             x, y, w, h, f = struct.unpack("<HHHHB", data[pos + 1:pos + 10])
-            images.append({"box": (x, y, w, h), "local_table": bool(f & 0x80)})
-            pos += 10 + (3 << ((f & 7) + 1) if f & 0x80 else 0) + 1
+            pos += 10 + (3 << ((f & 7) + 1) if f & 0x80 else 0)
+            images.append({"box": (x, y, w, h), "local_table": bool(f & 0x80), "code_size": data[pos]})
+            pos += 1
             while data[pos]:
                 pos += data[pos] + 1
             pos += 1
         else:
             raise AssertionError(f"unexpected GIF block {data[pos]:#x} at {pos}")
-    return {"global_table": bool(flags & 0x80), "images": images, "delays": delays, "loop": loop}
+    return {"global_table": bool(flags & 0x80), "table_bits": (flags & 7) + 1, "images": images, "delays": delays,
+            "loop": loop}
 
 
 def frame_rgb(path, index):
@@ -97,6 +99,8 @@ def test_one_global_palette_and_frames_store_only_what_changed(tmp_path):
     blocks = gif_blocks(render(traj, tmp_path / "a.gif").read_bytes())
     assert blocks["global_table"]
     assert not any(im["local_table"] for im in blocks["images"])
+    assert blocks["table_bits"] <= 6                    # at most 64 colours ...
+    assert {im["code_size"] for im in blocks["images"]} == {max(blocks["table_bits"], 2)}   # ... and codes to match
     assert blocks["images"][0]["box"] == (0, 0, *SIZE)
     area = SIZE[0] * SIZE[1]
     assert all(w * h < area / 2 for _, _, w, h in (im["box"] for im in blocks["images"][1:]))
@@ -387,12 +391,14 @@ def test_the_legend_shows_a_scheduled_runs_current_lr(tmp_path):
 
 def test_the_gif_writer_fails_loudly_if_pillows_block_layout_changes(monkeypatch):
     """The writer takes only the LZW data from Pillow's encoder; a different layout must not slip through."""
-    block = np.zeros((3, 4), dtype=np.uint8)
-    data = encode._lzw(block)
-    assert data[0] == 8 and data[-1] == 0                 # min code size, ..., block terminator
-    with Image.open(io.BytesIO(b"GIF89a" + struct.pack("<HHBBB", 4, 3, 0x80, 0, 0) + bytes(6)
-                               + b"," + struct.pack("<HHHHB", 0, 0, 4, 3, 0) + data + b";")) as im:
-        assert np.array_equal(np.asarray(im), block)     # Pillow reads back what we stored
+    block = (np.arange(12, dtype=np.uint8) % 7).reshape(3, 4)
+    for bits in (3, 6, 8):
+        data = encode._lzw(block, bits)
+        assert data[0] == bits and data[-1] == 0          # min code size, ..., block terminator
+        table = (3 << bits) * b"\x00"
+        with Image.open(io.BytesIO(b"GIF89a" + struct.pack("<HHBBB", 4, 3, 0x80 | (bits - 1), 0, 0) + table
+                                   + b"," + struct.pack("<HHHHB", 0, 0, 4, 3, 0) + data + b";")) as im:
+            assert np.array_equal(np.asarray(im), block)  # Pillow reads back what we stored
     real = encode.GifImagePlugin.getdata
     monkeypatch.setattr(encode.GifImagePlugin, "getdata", lambda im: [b"!" + bytes(9)] + real(im)[1:])
     with pytest.raises(RuntimeError, match="unexpected GIF block layout"):

@@ -63,6 +63,8 @@ class Animator:
         width, self.height = canvas.get_width_height()
         self.whole: Box = (0, self.height, 0, width)
         self.dirty: list[Box] = []      # boxes drawn in since the list was last taken (see ``changes``)
+        self.pasted: list[Box] = []     # the legend's and counter's boxes, when their text changed
+        self.stills = 0                 # stills drawn since the last frame
         self.pixels_now = np.asarray(canvas.buffer_rgba())  # the canvas itself: layers are swapped in by copying
         self.background = self.pixels_now.copy()
         self.legend = _Legend(pic, self.background, self.pixels_now) if pic.legend is not None else None
@@ -86,13 +88,19 @@ class Animator:
         is asked for: copy what you keep) and the boxes, (row0, row1, col0, col1), outside which it equals the
         frame before (the first frame's box is the whole picture).
 
-        Only those boxes are copied between the layers: the previous frame's top layer is wiped by restoring
-        its boxes from the trails, the trails take back only the boxes their new segments were drawn in."""
+        Only those boxes are copied between the layers: the previous frame's dots are wiped by restoring their
+        boxes from the trails, the trails take back only the boxes their new segments were drawn in. The legend
+        and the counter are opaque and pasted at their place every frame, over whatever was drawn there: they
+        need no wiping, and count as changed only when their text does."""
         now = self.pixels_now
         trails = self.background.copy()
         drawn = [0] * len(self.layers)
-        top = [self.whole]
+        top: list[Box] = []
+        self.stills = 0
         for n, k in enumerate(ks):
+            fresh = n == 0 or self.stills > 0     # a still drew over the canvas in between: start over
+            if fresh:
+                top, self.stills = [self.whole], 0
             for rows, cols in map(_slices, top):
                 now[rows, cols] = trails[rows, cols]
             self.dirty = []
@@ -113,16 +121,17 @@ class Animator:
             laid = self.dirty
             for rows, cols in map(_slices, laid):
                 trails[rows, cols] = now[rows, cols]
-            self.dirty = []
+            self.dirty, self.pasted = [], []
             self._draw_top(int(k))
-            boxes = [self.whole] if n == 0 else top + laid + self.dirty
+            boxes = [self.whole] if fresh else top + laid + self.dirty + self.pasted
             top = self.dirty
             yield now, boxes
 
     def still(self, k: int) -> np.ndarray:
         """One frame drawn from scratch (whole paths): for a PNG and for sampling the GIF palette."""
         np.copyto(self.pixels_now, self.background)
-        self.dirty = []
+        self.dirty, self.pasted = [], []
+        self.stills += 1
         renderer = self.renderer
         if self.crowd is not None:
             self.crowd.lay([0] * len(self.layers), [min(int(k), layer.last) for layer in self.layers])
@@ -225,12 +234,10 @@ class Animator:
                 t.surf_dot.set_data_3d(np.array([x]), np.array([y]), t.height[i:i + 1])
                 t.surf_dot.set_visible(seen and bool(np.isfinite(t.height[i])))
                 draw(t.surf_dot)
-        if self.legend is not None:
-            self.legend.draw(k)
-            self.dirty.append(self.legend.box)
-        if self.counter is not None:
-            self.counter.draw(k)
-            self.dirty.append(self.counter.box)
+        if self.legend is not None and self.legend.draw(k):
+            self.pasted.append(self.legend.box)
+        if self.counter is not None and self.counter.draw(k):
+            self.pasted.append(self.counter.box)
 
     def stamp(self, stamp: Stamp, xy) -> None:
         stamp(self.renderer, xy)
@@ -485,6 +492,7 @@ class _Legend:
         self.box = _region_box(self.base, pixels_now)
         self.texts = legend.get_texts()
         self.changing = [i for i, e in enumerate(pic.rows) if pic.changes(e)]
+        self.drawn, self.shown = False, None
         self.cells: dict[tuple[int, str], object] = {}
         self.boxes: dict[int, Bbox] = {}
         if self.changing:
@@ -498,11 +506,15 @@ class _Legend:
                 self.cells[i, self.texts[i].get_text()] = self.canvas.copy_from_bbox(self.boxes[i])
         np.copyto(pixels_now, background)
 
-    def draw(self, k: int) -> None:
+    def draw(self, k: int) -> bool:
+        """Paste the legend as at step ``k``; True if its text differs from the previous draw's."""
         self.canvas.restore_region(self.base)
+        first, self.drawn = not self.drawn, True
         if not self.changing:
-            return
+            return first
         labels = self.pic.labels(k)
+        changed = first or labels != self.shown
+        self.shown = labels
         for i in self.changing:
             text = labels[i]
             if self.texts[i].get_text() != text:
@@ -511,6 +523,7 @@ class _Legend:
             if cell is None:
                 cell = self.cells[i, text] = self._cell(i)
             self.canvas.restore_region(cell)
+        return changed
 
     def _cell(self, i: int):
         """Draw text ``i`` alone on the legend's face colour (in place: the frame being made shows it)."""
@@ -532,6 +545,7 @@ class _Odometer:
         self.canvas = canvas
         self.base = canvas.copy_from_bbox(c.bounds)
         self.box = _region_box(self.base, pixels_now)
+        self.shown: str | None = None
         self.cells = []
         for text, cell in zip(c.digits, c.cells):
             glyphs = []
@@ -543,10 +557,13 @@ class _Odometer:
             self.cells.append(glyphs)
         np.copyto(pixels_now, background)
 
-    def draw(self, k: int) -> None:
+    def draw(self, k: int) -> bool:
+        """Paste the counter showing ``k``; True if that differs from the previous draw."""
         self.canvas.restore_region(self.base)
         for glyphs, d in zip(self.cells, str(k)):
             self.canvas.restore_region(glyphs[int(d)])
+        changed, self.shown = str(k) != self.shown, str(k)
+        return changed
 
 
 def _region_box(region, pixels: np.ndarray) -> Box:
