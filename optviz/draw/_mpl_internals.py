@@ -77,13 +77,18 @@ class Stamp:
 PIXELS = IdentityTransform()
 
 
-def plain_path(vertices: np.ndarray) -> Path:
-    """``Path(vertices)`` (the same simplification setting) without ``Path.__init__``'s checks: frames make
-    thousands, and the checks cost more than drawing them."""
-    path = Path._fast_from_codes_and_verts(vertices, None)
-    path._should_simplify = (path._simplify_threshold > 0 and matplotlib.rcParams["path.simplify"]
-                             and len(path.vertices) >= 128)
-    return path
+class PlainPaths:
+    """``Path(vertices)``, with the same simplification setting, without ``Path.__init__``'s checks and rcParams
+    look-ups (read once here): frames make thousands, and those cost more than drawing them."""
+
+    def __init__(self):
+        self.template = Path(np.zeros((0, 2)))
+        self.simplify = self.template._simplify_threshold > 0 and matplotlib.rcParams["path.simplify"]
+
+    def __call__(self, vertices: np.ndarray) -> Path:
+        path = Path._fast_from_codes_and_verts(vertices, None, self.template)
+        path._should_simplify = self.simplify and len(path.vertices) >= 128
+        return path
 
 
 def polyline(vertices: np.ndarray) -> Path:

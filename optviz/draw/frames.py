@@ -35,10 +35,11 @@ from matplotlib.markers import MarkerStyle
 from matplotlib.path import Path
 from matplotlib.transforms import Bbox, IdentityTransform
 
-from ._mpl_internals import PIXELS, Stamp, draw_collection, pen, plain_path, polyline, text_areas
+from ._mpl_internals import PIXELS, PlainPaths, Stamp, draw_collection, pen, polyline, text_areas
 from .figure import Picture, Swarm, Track
 
 Box = tuple[int, int, int, int]     # (row0, row1, col0, col1) of the image, rows from the top
+ALL_FOUR = 0x01010101               # four True bytes read as one little-endian word
 
 REACH = 1.5     # points of antialiasing beyond half the line width (pixels at scale 1)
 MANY_RUNS = 8   # above this many lone runs, frames lay strokes down instead of rebuilding (see above)
@@ -71,12 +72,14 @@ class Animator:
         self.counter = _Odometer(pic, self.background, self.pixels_now) if pic.counter is not None else None
         self.clip = pic.axes.bbox
         ax = pic.axes.get_window_extent()
-        self.view = (np.floor(ax.x0) - 1, np.floor(ax.y0) - 1, np.ceil(ax.x1) + 1, np.ceil(ax.y1) + 1)
+        low, high = (np.floor(ax.x0) - 1, np.floor(ax.y0) - 1), (np.ceil(ax.x1) + 1, np.ceil(ax.y1) + 1)
+        self.view = np.array(low * 2), np.array(high * 2)     # clip limits for x0, y0, x1, y1
         self.layers = [_Path(self, e) if isinstance(e, Track) else _Swarm(self, e) for e in pic.entries]
         self.swarms = [i for i, layer in enumerate(self.layers) if isinstance(layer, _Swarm)]
         lone = [i for i, layer in enumerate(self.layers) if isinstance(layer, _Path)]
         self.crowd = _Crowd(self, lone) if len(lone) > MANY_RUNS else None
         self.segments = _Segments(self.layers)
+        self.plain_path = PlainPaths()
 
     def frames(self, ks) -> Iterator[np.ndarray]:
         """RGBA frames (height, width, 4) for the increasing steps ``ks``."""
@@ -156,9 +159,7 @@ class Animator:
     def _rebuild(self, lo: np.ndarray, hi: np.ndarray, drawn: list[int]) -> None:
         """Redraw the trails inside the pixel box lo..hi: background, then every run's segments so far that
         cross it, in legend order, clipped to the box."""
-        vx0, vy0, vx1, vy1 = self.view
-        x0, y0 = np.clip(np.floor(lo), (vx0, vy0), (vx1, vy1))
-        x1, y1 = np.clip(np.ceil(hi), (vx0, vy0), (vx1, vy1))
+        x0, y0, x1, y1 = np.clip(np.concatenate([np.floor(lo), np.ceil(hi)]), *self.view).tolist()
         if not (x1 > x0 and y1 > y0):
             return
         rows = slice(int(self.height - y1), int(self.height - y0))   # image rows count from the top
@@ -176,7 +177,7 @@ class Animator:
             hit = hits[i]
             if hit.size:
                 layer.pen.set_clip_rectangle(box)
-                renderer.draw_path(layer.pen, plain_path(_pieces(layer.pixels, hit)), PIXELS)
+                renderer.draw_path(layer.pen, self.plain_path(_pieces(layer.pixels, hit)), PIXELS)
 
     def _lay_swarms(self, steps: list, clip, panels: bool = False) -> None:
         """The given steps of each swarm, step by step and, within a step, in legend order: the same order
@@ -296,15 +297,15 @@ class _Segments:
         self.starts = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
         lows = np.concatenate([lo for _, (lo, _) in lone]) if lone else np.zeros((0, 2))
         highs = np.concatenate([hi for _, (_, hi) in lone]) if lone else np.zeros((0, 2))
-        self.bounds = np.concatenate([lows, -highs], axis=1).T     # crossing x0, y0, x1, y1: bounds <= limits
+        self.bounds = np.concatenate([lows, -highs], axis=1)       # crossing x0, y0, x1, y1: bounds <= limits
         self.none = np.zeros(0, dtype=int)
         self.count = len(layers)
 
     def crossing(self, x0, y0, x1, y1, drawn: list[int]) -> list[np.ndarray]:
         """Per layer, the indices of its segments before ``drawn`` whose box meets x0..x1, y0..y1 (empty
         for a swarm)."""
-        limits = np.array([[x1], [y1], [-x0], [-y0]])
-        found = np.flatnonzero((self.bounds <= limits).all(axis=0))
+        below = self.bounds <= np.array([x1, y1, -x0, -y0])
+        found = np.flatnonzero(below.view("<u4")[:, 0] == ALL_FOUR)    # a row's four booleans as one word
         out = [self.none] * self.count
         starts = self.starts[:-1]
         ends = starts + np.minimum([drawn[i] for i in self.layers], self.sizes)
@@ -535,7 +536,9 @@ class _Legend:
 
 
 class _Odometer:
-    """The step counter from pixels cached once per digit and cell (see ``figure.Counter``)."""
+    """The step counter from pixels cached once per digit (see ``figure.Counter``). The cells sit a whole number
+    of pixels apart and text is placed on whole pixels, so a digit looks the same in every cell: it is drawn
+    in the first and pasted, shifted, into the others."""
 
     def __init__(self, pic: Picture, background: np.ndarray, pixels_now: np.ndarray):
         c, canvas, draw = pic.counter, pic.canvas, pic.figure.draw_artist
@@ -546,8 +549,11 @@ class _Odometer:
         self.base = canvas.copy_from_bbox(c.bounds)
         self.box = _region_box(self.base, pixels_now)
         self.shown: str | None = None
+        shifts = [cell.x0 - c.cells[0].x0 for cell in c.cells]
+        same = all(s == round(s) and cell.y0 == c.cells[0].y0 and text.get_position()[0] - c.digits[0].get_position()[0]
+                   == s for s, cell, text in zip(shifts, c.cells, c.digits))
         self.cells = []
-        for text, cell in zip(c.digits, c.cells):
+        for text, cell in zip(c.digits[:1] if same else c.digits, c.cells):
             glyphs = []
             for d in "0123456789":
                 text.set_text(d)
@@ -555,13 +561,16 @@ class _Odometer:
                 glyphs.append(canvas.copy_from_bbox(cell))
                 canvas.restore_region(self.base)
             self.cells.append(glyphs)
+        x0, y0, _, _ = self.cells[0][0].get_extents()
+        self.places = [(x0 + int(s), y0) for s in shifts] if same else [None] * len(c.cells)
         np.copyto(pixels_now, background)
 
     def draw(self, k: int) -> bool:
         """Paste the counter showing ``k``; True if that differs from the previous draw."""
         self.canvas.restore_region(self.base)
-        for glyphs, d in zip(self.cells, str(k)):
-            self.canvas.restore_region(glyphs[int(d)])
+        for j, d in enumerate(str(k)):
+            glyphs = self.cells[j if j < len(self.cells) else 0]
+            self.canvas.restore_region(glyphs[int(d)], xy=self.places[j])
         changed, self.shown = str(k) != self.shown, str(k)
         return changed
 
