@@ -1,12 +1,15 @@
-"""A writer's encoding in a forked second process, so that it runs on another core while frames are drawn.
+"""Work in a forked second process, fed through a pipe, so that it runs on another core meanwhile (the GIF
+writer encodes there while the frames are drawn).
 
-The child is a copy of the drawing process taken after the background is drawn: it has everything imported and
-built already, so it starts at once (a fresh process would pay the imports again, most of a render's time). The
-parent sends it byte strings through a pipe; the child runs the same code as a single process would, so the output
-does not depend on the number of cores. Only where fork is cheap and safe: Linux, no other Python thread.
+The child is a copy of the process at the moment of the fork: it has everything imported and built already, so it
+starts at once (a fresh process would pay the imports again, most of a render's time). The parent sends it byte
+strings; the child runs the same code a single process would, so what it writes does not depend on the number of
+cores. Only where fork is cheap and safe: Linux, no other Python thread; ``Forked`` raises OSError if the system
+refuses the fork, and its users then work in one process.
 """
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import queue
@@ -67,11 +70,16 @@ class Forked:
             fcntl.fcntl(data_w, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
         except (ImportError, AttributeError, OSError):
             pass    # a smaller pipe only means more waiting
-        with warnings.catch_warnings():
-            # Python 3.12+ warns when other OS threads exist; without Python threads those are numpy's BLAS
-            # pool, idle and fork-aware.
-            warnings.simplefilter("ignore", DeprecationWarning)
-            pid = os.fork()
+        try:
+            with warnings.catch_warnings():
+                # Python 3.12+ warns when other OS threads exist; without Python threads those are numpy's BLAS
+                # pool, idle and fork-aware.
+                warnings.simplefilter("ignore", DeprecationWarning)
+                pid = os.fork()
+        except OSError:
+            for fd in (data_r, data_w, status_r, status_w):
+                os.close(fd)
+            raise
         if pid == 0:
             _child(work, data_r, data_w, status_r, status_w)
         os.close(data_r)
@@ -126,6 +134,7 @@ def _child(work, data_r: int, data_w: int, status_r: int, status_w: int) -> None
     """Never returns: the child must not run the parent's code after the fork (nor its atexit handlers or
     buffered output), so it leaves through ``os._exit``."""
     code = 1
+    gc.disable()    # a short life: collecting would only copy the parent's pages that it reads (copy-on-write)
     try:
         os.close(data_w)
         os.close(status_r)

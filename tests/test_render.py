@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import os
 import struct
 import xml.etree.ElementTree as ET
 from dataclasses import replace
@@ -160,6 +161,42 @@ def test_the_changed_boxes_of_each_frame_hold_every_pixel_that_changed():
                 assert not ((pixels != before).any(axis=2) & ~inside).any(), k
                 assert inside.mean() < 1 or traj.scene.panels      # only a panel's frames copy everything
             before = pixels.copy()
+
+
+def test_a_render_that_fails_while_drawing_ends_its_encoding_process_and_leaves_no_file(tmp_path, monkeypatch):
+    started = []
+    real_init, real_changes = forked.Forked.__init__, Animator.changes
+
+    def recording_init(self, work):
+        real_init(self, work)
+        started.append(self.pid)
+
+    def failing_changes(self, ks):
+        for n, frame in enumerate(real_changes(self, ks)):
+            if n == 5:
+                raise RuntimeError("canvas on fire")
+            yield frame
+
+    monkeypatch.setattr(forked, "available", lambda: True)
+    monkeypatch.setattr(forked.Forked, "__init__", recording_init)
+    monkeypatch.setattr(Animator, "changes", failing_changes)
+    with pytest.raises(RuntimeError, match="canvas on fire"):
+        render(make_traj(), tmp_path / "a.gif")
+    assert list(tmp_path.iterdir()) == []
+    assert len(started) == 1
+    with pytest.raises(ChildProcessError):      # ended and waited for: no process left behind
+        os.waitpid(started[0], os.WNOHANG)
+
+
+def test_where_the_system_refuses_a_second_process_the_gif_is_encoded_in_this_one(tmp_path, monkeypatch):
+    def refuse():
+        raise BlockingIOError("no more processes")
+
+    monkeypatch.setattr(forked, "available", lambda: False)
+    alone = render(make_traj(), tmp_path / "alone.gif").read_bytes()
+    monkeypatch.setattr(forked, "available", lambda: True)
+    monkeypatch.setattr(forked.os, "fork", refuse)
+    assert render(make_traj(), tmp_path / "refused.gif").read_bytes() == alone
 
 
 @pytest.mark.parametrize("processes", [1, 2])

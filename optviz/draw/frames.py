@@ -2,8 +2,9 @@
 
 Three layers, bottom to top: the background (contours, star, axes), the trails (the paths so far, a second
 cached image that each frame updates) and the top (dots, step counter, legend, pasted or drawn per frame).
-The cached layers are numpy copies of the canvas's own pixel buffer, swapped in with ``np.copyto``.
-A frame costs its new segments plus the top layer, whatever the length of the paths.
+The cached layers are numpy copies of the canvas's own pixel buffer; a frame copies between them only the boxes
+it drew in (its dots' boxes, the rebuilt rectangles), and tells the writer those boxes, outside which nothing
+changed. A frame costs its new segments plus the top layer, whatever the length of the paths or the picture.
 
 Updating the trails keeps the look of drawing whole lines in legend order (a later run above an earlier one):
 the small rectangle around a run's new segments is rebuilt from the background with every segment that

@@ -213,8 +213,11 @@ class GifWriter(Writer):
     def setup(self, path: Path, movie: Movie) -> None:
         self.whole = [(0, movie.height, 0, movie.width)]
         if forked.available():
-            self.encoder = forked.Forked(functools.partial(_encode, path, movie))
-            return
+            try:
+                self.encoder = forked.Forked(functools.partial(_encode, path, movie))
+                return
+            except OSError:
+                pass    # no second process today (the system refused the fork): encode here
         self.fp = open(path, "wb")
         self.stream, self.delays = _stream(self.fp, movie)
 
