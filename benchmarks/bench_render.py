@@ -5,7 +5,8 @@ full line re-set with ``set_data``, saved with ``PillowWriter`` (which quantizes
 way: the command a user types, ``python -m optviz render bench.yaml -o bench.gif``. Each way runs as its own
 process, timed whole (start-up, imports, simulation and exit included), so neither gets a warm start; the best of
 ``--repeat`` runs is reported for each (other processes on a small machine only ever add time), as wall time and
-as CPU time (both processes, where optviz encodes in a second one), with the machine's load.
+as CPU time (both processes, where optviz encodes in a second one), with the machine's load; the two ways
+take turns, so that both see the same load.
 
 Both ways import optviz, so its modules are byte-compiled first (``compileall``), as an installed package is:
 a checkout run where Python may not write bytecode (``PYTHONDONTWRITEBYTECODE``) would otherwise compile them
@@ -159,6 +160,7 @@ def main() -> None:
     import yaml
 
     compileall.compile_dir(ROOT / "optviz", quiet=1)
+    load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(args.keep or tmp)
         folder.mkdir(parents=True, exist_ok=True)
@@ -166,14 +168,16 @@ def main() -> None:
         scene.write_text(yaml.safe_dump(SCENE, sort_keys=False))
         commands = {"optviz": [sys.executable, "-m", "optviz", "render", str(scene), "-q", "-o"],
                     "common": [sys.executable, __file__, "--common", str(scene)]}
-        results = {}
-        for mode, command in commands.items():
-            out = folder / f"bench-{mode}.gif"
-            runs = [timed(command + [str(out)]) for _ in range(max(args.repeat, 1))]
-            results[mode] = (min(w for w, _ in runs), min(c for _, c in runs), out.stat().st_size)
+        outs = {mode: folder / f"bench-{mode}.gif" for mode in commands}
+        runs: dict[str, list] = {mode: [] for mode in commands}
+        for _ in range(max(args.repeat, 1)):    # taken in turns, so that both see the same load
+            for mode, command in commands.items():
+                runs[mode].append(timed(command + [str(outs[mode])]))
+        results = {mode: (min(w for w, _ in runs[mode]), min(c for _, c in runs[mode]), outs[mode].stat().st_size)
+                   for mode in commands}
         (t_o, c_o, s_o), (t_c, c_c, s_c) = results["optviz"], results["common"]
         print(f"Beale, 5 optimizers, 300 steps, 150 frames, 600x450 px (whole process, best of "
-              f"{max(args.repeat, 1)}; load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
+              f"{max(args.repeat, 1)}; load {load:.1f} before, {os.getloadavg()[0]:.1f} after, {os.cpu_count()} cores)")
         print(f"{'':28s}{'time':>10s}{'CPU':>10s}{'size':>12s}")
         print(f"{'optviz':28s}{t_o:9.2f}s{c_o:9.2f}s{s_o / 1024:9.0f} KB")
         print(f"{'FuncAnimation + PillowWriter':28s}{t_c:9.2f}s{c_c:9.2f}s{s_c / 1024:9.0f} KB")
