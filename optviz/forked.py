@@ -9,6 +9,7 @@ refuses the fork, and its users then work in one process.
 """
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import pickle
@@ -135,6 +136,10 @@ def _child(work, data_r: int, data_w: int, status_r: int, status_w: int) -> None
     buffered output), so it leaves through ``os._exit``."""
     code = 1
     gc.disable()    # a short life: collecting would only copy the parent's pages that it reads (copy-on-write)
+    # SIGTERM (``stop``, or anyone's) ends it at once: the parent's handler (raise, or clean up and exit) is
+    # for the parent's work. SIGINT keeps the parent's disposition: Ctrl-C ends both, or neither.
+    with contextlib.suppress(ValueError):   # only the main thread may set handlers
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:
         os.close(data_w)
         os.close(status_r)

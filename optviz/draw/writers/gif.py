@@ -212,13 +212,15 @@ class GifWriter(Writer):
 
     def setup(self, path: Path, movie: Movie) -> None:
         self.whole = [(0, movie.height, 0, movie.width)]
+        # opened here, before any fork: the encoding process writes to this file and never creates one, so a
+        # temporary file removed by this process (an error, a signal) cannot come back
+        self.fp = open(path, "wb")
         if forked.available():
             try:
-                self.encoder = forked.Forked(functools.partial(_encode, path, movie))
+                self.encoder = forked.Forked(functools.partial(_encode, self.fp, movie))
                 return
             except OSError:
                 pass    # no second process today (the system refused the fork): encode here
-        self.fp = open(path, "wb")
         self.stream, self.delays = _stream(self.fp, movie)
 
     def grab_frame(self, rgba: np.ndarray, changed: list[Box] | None = None) -> None:
@@ -249,7 +251,7 @@ def _stream(fp: BinaryIO, movie: Movie) -> tuple[GifStream, Iterator[int]]:
     return GifStream(fp, movie.width, movie.height, palette), iter(delays(movie.count, movie.fps, movie.pause))
 
 
-def _encode(path: Path, movie: Movie, inbox: forked.Inbox) -> None:
+def _encode(fp: BinaryIO, movie: Movie, inbox: forked.Inbox) -> None:
     """The forked encoder: frames arrive as their changed boxes (a count, the boxes, their pixels), END last."""
     frame = np.zeros((movie.height, movie.width, 4), dtype=np.uint8)
 
@@ -264,9 +266,9 @@ def _encode(path: Path, movie: Movie, inbox: forked.Inbox) -> None:
         return boxes
 
     boxes = receive()    # the first frame (the whole picture) first, so that the drawing goes on meanwhile
-    with open(path, "wb") as fp:
-        stream, delays_cs = _stream(fp, movie)
-        while boxes is not None:
-            stream.add(frame, next(delays_cs), boxes)
-            boxes = receive()
-        stream.close()
+    stream, delays_cs = _stream(fp, movie)
+    while boxes is not None:
+        stream.add(frame, next(delays_cs), boxes)
+        boxes = receive()
+    stream.close()
+    fp.close()
