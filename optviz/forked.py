@@ -10,6 +10,7 @@ refuses the fork, and its users then work in one process.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import gc
 import os
 import pickle
@@ -20,14 +21,20 @@ import threading
 import warnings
 from typing import Callable
 
+try:
+    import fcntl
+except ImportError:     # not on Windows, where nothing forks either
+    fcntl = None
+
 PIPE_BYTES = 1 << 20    # a frame's worth, so that the parent rarely waits for the child
+PR_SET_PDEATHSIG = 1    # linux/prctl.h
 
 
 def available() -> bool:
     """Whether a second process can help: Linux, more than one usable core, and no other Python thread (a fork
     copies only the calling thread; a lock another thread holds would stay held in the child)."""
     return (sys.platform.startswith("linux") and len(os.sched_getaffinity(0)) > 1
-            and threading.active_count() == 1)
+            and threading.active_count() == 1 and threading.current_thread() is threading.main_thread())
 
 
 class Inbox:
@@ -59,18 +66,27 @@ class Inbox:
 
 
 class Forked:
-    """``work(inbox)`` in a forked child. The parent ``send``s bytes, then ``join``s, which returns when the child
-    has finished or raises the exception it raised; ``stop`` abandons it (after an error in the parent)."""
+    """``work(inbox)`` in a forked child: ``start()`` it, ``send`` it bytes, then ``join``, which returns when the
+    child has finished or raises the exception it raised; ``stop`` ends it (after an error in the parent).
+
+    A signal arriving during the fork must not run the parent's handler there: inside fork's own callbacks its
+    exception would be lost (the CLI's SIGTERM forgotten), and in the child it would go on with the parent's
+    work. So the signals are blocked in this thread and, since numpy's BLAS threads may still take one, Python's
+    handlers only note it until both sides are ready; the parent then raises what was noted, once ``start`` has
+    recorded the child, so whoever catches it can ``stop`` it."""
 
     def __init__(self, work: Callable[[Inbox], None]):
+        self.work, self.pid = work, None
+
+    def start(self) -> None:
+        """Fork; OSError if the system refuses (nothing is left open then)."""
+        parent = os.getpid()
         data_r, data_w = os.pipe()
         status_r, status_w = os.pipe()
-        try:
-            import fcntl  # lazy: Linux only, like forking itself
-
+        with contextlib.suppress(AttributeError, OSError):      # a smaller pipe only means more waiting
             fcntl.fcntl(data_w, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
-        except (ImportError, AttributeError, OSError):
-            pass    # a smaller pipe only means more waiting
+        held = _Held()
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
         try:
             with warnings.catch_warnings():
                 # Python 3.12+ warns when other OS threads exist; without Python threads those are numpy's BLAS
@@ -78,15 +94,19 @@ class Forked:
                 warnings.simplefilter("ignore", DeprecationWarning)
                 pid = os.fork()
         except OSError:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+            held.release()
             for fd in (data_r, data_w, status_r, status_w):
                 os.close(fd)
             raise
         if pid == 0:
-            _child(work, data_r, data_w, status_r, status_w)
+            _child(self.work, held, mask, data_r, data_w, status_r, status_w, parent)
         os.close(data_r)
         os.close(status_w)
         self.pid, self.status = pid, status_r
         self.out = os.fdopen(data_w, "wb", buffering=0)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        held.release()
 
     def send(self, data: bytes | memoryview) -> None:
         try:
@@ -131,16 +151,52 @@ class Forked:
                 pass
 
 
-def _child(work, data_r: int, data_w: int, status_r: int, status_w: int) -> None:
+class _Held:
+    """Python's signal handlers replaced by one that notes the signal, until ``release`` puts them back and
+    raises what was noted."""
+
+    def __init__(self):
+        self.caught: list[int] = []
+        self.saved = {}
+        for number in signal.valid_signals():
+            handler = signal.getsignal(number)
+            if callable(handler):
+                self.saved[number] = signal.signal(number, self._note)
+
+    def _note(self, number, frame) -> None:
+        self.caught.append(number)
+
+    def restore(self) -> None:
+        for number, handler in self.saved.items():
+            signal.signal(number, handler)
+
+    def release(self) -> None:
+        self.restore()
+        for number in dict.fromkeys(self.caught):
+            signal.raise_signal(number)
+
+
+def _die_with(parent: int) -> None:
+    """Have the kernel end this child when its parent ends, however (SIGKILL included), so that nothing is
+    written on the parent's behalf after it is gone (Linux's PR_SET_PDEATHSIG)."""
+    with contextlib.suppress(Exception):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:     # it ended before the line above took effect
+        os._exit(1)
+
+
+def _child(work, held: _Held, mask, data_r: int, data_w: int, status_r: int, status_w: int, parent: int) -> None:
     """Never returns: the child must not run the parent's code after the fork (nor its atexit handlers or
-    buffered output), so it leaves through ``os._exit``."""
+    buffered output), so it leaves through ``os._exit``. Its signals are still blocked: SIGTERM (``stop``'s, or
+    anyone's) gets its default action, ending it at once, since the parent's handler is for the parent's work;
+    the others get the parent's handlers back (Ctrl-C ends both, or neither), delivered inside the ``try``."""
     code = 1
-    gc.disable()    # a short life: collecting would only copy the parent's pages that it reads (copy-on-write)
-    # SIGTERM (``stop``, or anyone's) ends it at once: the parent's handler (raise, or clean up and exit) is
-    # for the parent's work. SIGINT keeps the parent's disposition: Ctrl-C ends both, or neither.
-    with contextlib.suppress(ValueError):   # only the main thread may set handlers
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:
+        _die_with(parent)
+        gc.disable()    # a short life: collecting would only copy the parent's pages it reads (copy-on-write)
+        held.restore()          # what was noted here was meant for the parent
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         os.close(data_w)
         os.close(status_r)
         work(Inbox(data_r))

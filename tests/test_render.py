@@ -165,10 +165,10 @@ def test_the_changed_boxes_of_each_frame_hold_every_pixel_that_changed():
 
 def test_a_render_that_fails_while_drawing_ends_its_encoding_process_and_leaves_no_file(tmp_path, monkeypatch):
     started = []
-    real_init, real_changes = forked.Forked.__init__, Animator.changes
+    real_start, real_changes = forked.Forked.start, Animator.changes
 
-    def recording_init(self, work):
-        real_init(self, work)
+    def recording_start(self):
+        real_start(self)
         started.append(self.pid)
 
     def failing_changes(self, ks):
@@ -178,7 +178,7 @@ def test_a_render_that_fails_while_drawing_ends_its_encoding_process_and_leaves_
             yield frame
 
     monkeypatch.setattr(forked, "available", lambda: True)
-    monkeypatch.setattr(forked.Forked, "__init__", recording_init)
+    monkeypatch.setattr(forked.Forked, "start", recording_start)
     monkeypatch.setattr(Animator, "changes", failing_changes)
     with pytest.raises(RuntimeError, match="canvas on fire"):
         render(make_traj(), tmp_path / "a.gif")

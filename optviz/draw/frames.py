@@ -34,9 +34,9 @@ import numpy as np
 from matplotlib.colors import to_rgba
 from matplotlib.markers import MarkerStyle
 from matplotlib.path import Path
-from matplotlib.transforms import Bbox, IdentityTransform
+from matplotlib.transforms import Bbox
 
-from ._mpl_internals import PIXELS, PlainPaths, Stamp, draw_collection, pen, polyline, text_areas
+from ._mpl_internals import PIXELS, PlainPaths, Stamp, clip_box, draw_collection, pen, polyline, text_areas
 from .figure import Picture, Swarm, Track
 
 Box = tuple[int, int, int, int]     # (row0, row1, col0, col1) of the image, rows from the top
@@ -71,7 +71,7 @@ class Animator:
         self.background = self.pixels_now.copy()
         self.legend = _Legend(pic, self.background, self.pixels_now) if pic.legend is not None else None
         self.counter = _Odometer(pic, self.background, self.pixels_now) if pic.counter is not None else None
-        self.clip = pic.axes.bbox
+        self.clip = clip_box(pic.axes.bbox)
         ax = pic.axes.get_window_extent()
         low, high = (np.floor(ax.x0) - 1, np.floor(ax.y0) - 1), (np.ceil(ax.x1) + 1, np.ceil(ax.y1) + 1)
         self.view = np.array(low * 2), np.array(high * 2)     # clip limits for x0, y0, x1, y1
@@ -152,7 +152,7 @@ class Animator:
                     self._draw_panels(t, 0, end)
             elif end > 0:
                 pen.set_clip_rectangle(self.clip)
-                renderer.draw_path(pen, Path(pix[:end + 1]), IdentityTransform())
+                renderer.draw_path(pen, Path(pix[:end + 1]), PIXELS)
                 self._draw_panels(t, 0, end)
         self._draw_top(int(k))
         return self._rgb()
@@ -167,17 +167,17 @@ class Animator:
         cols = slice(int(x0), int(x1))
         self.pixels_now[rows, cols] = self.background[rows, cols]
         self.dirty.append((rows.start, rows.stop, cols.start, cols.stop))
-        box = Bbox([[x0, y0], [x1, y1]])
+        clip = np.array([[x0, y0], [x1, y1]])
         renderer = self.renderer
         hits = self.segments.crossing(x0, y0, x1, y1, drawn)
         for i, layer in enumerate(self.layers):
             if isinstance(layer, _Swarm):
                 if i == self.swarms[0]:
-                    self._lay_swarms([self.layers[j].crossing(box, drawn[j]) for j in self.swarms], box)
+                    self._lay_swarms([self.layers[j].crossing(clip, drawn[j]) for j in self.swarms], clip)
                 continue
             hit = hits[i]
             if hit.size:
-                layer.pen.set_clip_rectangle(box)
+                layer.pen.set_clip_rectangle(clip)
                 renderer.draw_path(layer.pen, self.plain_path(_pieces(layer.pixels, hit)), PIXELS)
 
     def _lay_swarms(self, steps: list, clip, panels: bool = False) -> None:
@@ -188,7 +188,7 @@ class Animator:
             swarm.pen.set_clip_rectangle(clip)
         order = sorted((j, n) for n, js in enumerate(steps) for j in js)
         if order:
-            self.mark(*clip.extents)
+            self.mark(*clip.ravel())
         for j, n in order:
             swarms[n].draw_step(j)
             if panels:
@@ -329,14 +329,14 @@ class _Crowd:
         self.colors = np.array([to_rgba(layer.track.color) for layer in layers])
         self.width = line.get_linewidth()
         self.pen = pen(anim.renderer, line)
-        self.pen.set_clip_rectangle(pic.axes.bbox)
+        self.pen.set_clip_rectangle(anim.clip)
         marker = MarkerStyle(dot.get_marker())
         self.dot = marker.get_path().transformed(marker.get_transform())
         size = anim.renderer.points_to_pixels(dot.get_markersize())
         self.dot_size = [np.diag([size, size, 1.0])]
         self.dot_width = dot.get_markeredgewidth()
         self.dot_pen = pen(anim.renderer, dot)
-        self.dot_pen.set_clip_rectangle(pic.axes.bbox)
+        self.dot_pen.set_clip_rectangle(anim.clip)
         self.ends = np.array([layer.last for layer in layers])
         pixels = _padded([layer.pixels for layer in layers], int(self.ends.max()))
         (x0, x1), (y0, y1) = pic.axes.get_xlim(), pic.axes.get_ylim()
@@ -411,11 +411,11 @@ class _Swarm:
     def draw_step(self, j: int) -> None:
         """Every run's segment of step ``j`` (clipped to the pen's clip rectangle)."""
         if self.steps[j] is not None:
-            self.anim.renderer.draw_path(self.pen, self.steps[j], IdentityTransform())
+            self.anim.renderer.draw_path(self.pen, self.steps[j], PIXELS)
 
-    def crossing(self, box: Bbox, n: int) -> np.ndarray:
-        """The steps before ``n`` with a segment crossing ``box``."""
-        (x0, y0), (x1, y1) = box.get_points()
+    def crossing(self, box: np.ndarray, n: int) -> np.ndarray:
+        """The steps before ``n`` with a segment crossing ``box``, [[x0, y0], [x1, y1]]."""
+        (x0, y0), (x1, y1) = box
         lo, hi = self.lo[:, :n], self.hi[:, :n]
         with np.errstate(invalid="ignore"):
             return np.flatnonzero(((lo[..., 0] <= x1) & (hi[..., 0] >= x0)

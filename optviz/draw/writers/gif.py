@@ -216,11 +216,12 @@ class GifWriter(Writer):
         # temporary file removed by this process (an error, a signal) cannot come back
         self.fp = open(path, "wb")
         if forked.available():
+            self.encoder = forked.Forked(functools.partial(_encode, self.fp, movie))
             try:
-                self.encoder = forked.Forked(functools.partial(_encode, self.fp, movie))
+                self.encoder.start()
                 return
             except OSError:
-                pass    # no second process today (the system refused the fork): encode here
+                self.encoder = None     # no second process today (the system refused the fork): encode here
         self.stream, self.delays = _stream(self.fp, movie)
 
     def grab_frame(self, rgba: np.ndarray, changed: list[Box] | None = None) -> None:
