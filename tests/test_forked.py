@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -42,9 +43,14 @@ def test_a_signal_during_the_fork_is_held_until_the_child_is_recorded_then_raise
 
     previous = signal.signal(signal.SIGUSR1, stop)
     real_fork = os.fork
+    other = threading.Thread(target=time.sleep, args=(2,), daemon=True)   # as numpy's BLAS threads are
+    other.start()
 
     def fork_while_signalled():
-        signal.raise_signal(signal.SIGUSR1)      # arrives during the fork: only noted
+        # sent to the process while this thread blocks it: another thread takes it, and Python would run the
+        # handler here, at once, were it not only noting it
+        os.kill(os.getpid(), signal.SIGUSR1)
+        time.sleep(0.05)
         return real_fork()
 
     monkeypatch.setattr(forked.os, "fork", fork_while_signalled)
