@@ -418,13 +418,10 @@ def _box(box: list[float]) -> str:
 
 
 def _asset(name: str) -> str:
-    """The player's script or style as the page carries it: without indentation, blank lines and whole-line
-    ``//`` comments (a fifth of the script; neither file has a multi-line string that this would change)."""
     text = resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
     if "</script" in text.lower() or "</style" in text.lower():
         raise RuntimeError(f"{name} would end its own element early")
-    lines = (line.strip() for line in text.splitlines())
-    return "".join(f"{line}\n" for line in lines if line and not line.startswith("//"))
+    return text
 
 
 def _compact(text: str) -> str:
