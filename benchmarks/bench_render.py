@@ -1,9 +1,16 @@
 """optviz's renderer against the common way of making an optimizer GIF, on the same scene and trajectories.
 
-The common way: ``FuncAnimation`` redrawing the whole figure (contours included) every frame, each full line
-re-set with ``set_data``, saved with ``PillowWriter`` (which quantizes every frame on its own). Each way runs
-as its own process, timed whole, imports and simulation included, so neither gets a warm start; the best of
-``--repeat`` runs is reported for each (other processes on a small machine only ever add time).
+The common way: a script with ``FuncAnimation`` redrawing the whole figure (contours included) every frame, each
+full line re-set with ``set_data``, saved with ``PillowWriter`` (which quantizes every frame on its own). optviz's
+way: the command a user types, ``python -m optviz render bench.yaml -o bench.gif``. Each way runs as its own
+process, timed whole (start-up, imports, simulation and exit included), so neither gets a warm start; the best of
+``--repeat`` runs is reported for each (other processes on a small machine only ever add time), as wall time and
+as CPU time (both processes, where optviz encodes in a second one), with the machine's load; the two ways
+take turns, so that both see the same load.
+
+Both ways import optviz, so its modules are byte-compiled first (``compileall``), as an installed package is:
+a checkout run where Python may not write bytecode (``PYTHONDONTWRITEBYTECODE``) would otherwise compile them
+from source on every run.
 
     python benchmarks/bench_render.py [--repeat N] [--keep DIR]
 
@@ -14,12 +21,13 @@ the smaller.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-CONFIGS = Path(__file__).resolve().parent.parent / "configs"
+ROOT = Path(__file__).resolve().parent.parent
+CONFIGS = ROOT / "configs"
 
 SCENE = {
     "function": "beale",
@@ -41,20 +49,7 @@ SCENE = {
 }
 
 
-def trajectories():
-    from optviz.scenes.load import scene_from_data
-    from optviz.simulate import simulate
-
-    return simulate(scene_from_data(SCENE, name="bench"))
-
-
-def run_optviz(out: str) -> None:
-    from optviz.draw.animate import render
-
-    render(trajectories(), out)
-
-
-def run_common(out: str) -> None:
+def run_common(scene_file: str, out: str) -> None:
     """What most optimizer-animation posts do (same figure, same frames, same trajectories)."""
     import matplotlib
 
@@ -64,11 +59,12 @@ def run_common(out: str) -> None:
     from matplotlib.animation import FuncAnimation, PillowWriter
     from matplotlib.colors import LogNorm
 
+    import optviz
     from optviz.draw.figure import run_colors
     from optviz.draw.look import run_label
     from optviz.draw.frames import frame_steps
 
-    traj = trajectories()
+    traj = optviz.simulate(optviz.load(scene_file))
     scene = traj.scene
     w, h = scene.size
     fig = plt.figure(figsize=(w / 72, h / 72), dpi=72)
@@ -122,6 +118,8 @@ def gif_and_page(scene: str, folder: str) -> tuple[str, int, int] | None:
 
 
 def page_sizes(folder: Path) -> None:
+    from concurrent.futures import ProcessPoolExecutor  # lazy: only this part uses a pool
+
     folder.mkdir(exist_ok=True)
     scenes = sorted(str(p) for p in CONFIGS.rglob("*.yaml"))
     with ProcessPoolExecutor(max_workers=2) as pool:
@@ -137,41 +135,54 @@ def page_sizes(folder: Path) -> None:
           f"{smaller} of {len(ratios)} are smaller")
 
 
-def timed(mode: str, out: Path) -> float:
+def timed(command: list[str]) -> tuple[float, float]:
+    """(wall, CPU) seconds of one process, its children included."""
     import subprocess  # lazy: only the parent runs processes; a timed child imports what its renderer needs
 
-    start = time.perf_counter()
-    subprocess.run([sys.executable, __file__, "--mode", mode, "--out", str(out)], check=True)
-    return time.perf_counter() - start
+    before, start = os.times(), time.perf_counter()
+    subprocess.run(command, check=True)
+    wall, after = time.perf_counter() - start, os.times()
+    return wall, (after.children_user - before.children_user) + (after.children_system - before.children_system)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mode", choices=["optviz", "common"], help=argparse.SUPPRESS)
-    parser.add_argument("--out", help=argparse.SUPPRESS)
+    parser.add_argument("--common", nargs=2, metavar=("SCENE", "OUT"), help=argparse.SUPPRESS)
     parser.add_argument("--repeat", type=int, default=3, help="runs of each way; the fastest counts (default 3)")
     parser.add_argument("--keep", metavar="DIR", help="keep the GIFs and pages in DIR")
     args = parser.parse_args()
-    if args.mode:
-        {"optviz": run_optviz, "common": run_common}[args.mode](args.out)
+    if args.common:
+        run_common(*args.common)
         return
-    import tempfile  # lazy: as subprocess, only for the parent
+    import compileall  # lazy: these three only for the parent
+    import tempfile
 
+    import yaml
+
+    compileall.compile_dir(ROOT / "optviz", quiet=1)
+    load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(args.keep or tmp)
         folder.mkdir(parents=True, exist_ok=True)
-        results = {}
-        for mode in ("optviz", "common"):
-            out = folder / f"bench-{mode}.gif"
-            results[mode] = (min(timed(mode, out) for _ in range(max(args.repeat, 1))), out.stat().st_size)
-        (t_o, s_o), (t_c, s_c) = results["optviz"], results["common"]
+        scene = folder / "bench.yaml"
+        scene.write_text(yaml.safe_dump(SCENE, sort_keys=False))
+        commands = {"optviz": [sys.executable, "-m", "optviz", "render", str(scene), "-q", "-o"],
+                    "common": [sys.executable, __file__, "--common", str(scene)]}
+        outs = {mode: folder / f"bench-{mode}.gif" for mode in commands}
+        runs: dict[str, list] = {mode: [] for mode in commands}
+        for _ in range(max(args.repeat, 1)):    # taken in turns, so that both see the same load
+            for mode, command in commands.items():
+                runs[mode].append(timed(command + [str(outs[mode])]))
+        results = {mode: (min(w for w, _ in runs[mode]), min(c for _, c in runs[mode]), outs[mode].stat().st_size)
+                   for mode in commands}
+        (t_o, c_o, s_o), (t_c, c_c, s_c) = results["optviz"], results["common"]
         print(f"Beale, 5 optimizers, 300 steps, 150 frames, 600x450 px (whole process, best of "
-              f"{max(args.repeat, 1)})")
-        print(f"{'':28s}{'time':>10s}{'size':>12s}")
-        print(f"{'optviz':28s}{t_o:9.2f}s{s_o / 1024:9.0f} KB")
-        print(f"{'FuncAnimation + PillowWriter':28s}{t_c:9.2f}s{s_c / 1024:9.0f} KB")
-        print(f"ratio: {t_c / t_o:.1f}x faster, {s_c / s_o:.1f}x smaller (targets: at least 20x and 30x)",
-              flush=True)
+              f"{max(args.repeat, 1)}; load {load:.1f} before, {os.getloadavg()[0]:.1f} after, {os.cpu_count()} cores)")
+        print(f"{'':28s}{'time':>10s}{'CPU':>10s}{'size':>12s}")
+        print(f"{'optviz':28s}{t_o:9.2f}s{c_o:9.2f}s{s_o / 1024:9.0f} KB")
+        print(f"{'FuncAnimation + PillowWriter':28s}{t_c:9.2f}s{c_c:9.2f}s{s_c / 1024:9.0f} KB")
+        print(f"ratio: {t_c / t_o:.1f}x faster ({c_c / c_o:.1f}x less CPU), {s_c / s_o:.1f}x smaller "
+              "(targets: at least 20x and 30x)", flush=True)
         page_sizes(folder / "pages")
 
 

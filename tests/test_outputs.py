@@ -190,7 +190,7 @@ def test_sigterm_during_a_single_render_removes_its_temporary_file(tmp_path):
 def test_a_full_disk_is_the_users_situation(tmp_path, monkeypatch):
     from optviz.draw.writers import gif
 
-    def full(self, rgba, delay_cs):
+    def full(self, rgba, delay_cs, changed=None):
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(gif.GifStream, "add", full)

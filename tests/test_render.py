@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import os
 import struct
 import xml.etree.ElementTree as ET
 from dataclasses import replace
@@ -14,6 +15,7 @@ from PIL import Image
 
 import optviz
 from optviz.draw import figure, look
+from optviz import forked
 from optviz.draw.writers import gif as encode
 from optviz.errors import SceneError
 from optviz.draw.frames import Animator, frame_steps
@@ -63,14 +65,16 @@ def gif_blocks(data: bytes) -> dict:
             pos += 1
         elif data[pos] == 0x2C:
             x, y, w, h, f = struct.unpack("<HHHHB", data[pos + 1:pos + 10])
-            images.append({"box": (x, y, w, h), "local_table": bool(f & 0x80)})
-            pos += 10 + (3 << ((f & 7) + 1) if f & 0x80 else 0) + 1
+            pos += 10 + (3 << ((f & 7) + 1) if f & 0x80 else 0)
+            images.append({"box": (x, y, w, h), "local_table": bool(f & 0x80), "code_size": data[pos]})
+            pos += 1
             while data[pos]:
                 pos += data[pos] + 1
             pos += 1
         else:
             raise AssertionError(f"unexpected GIF block {data[pos]:#x} at {pos}")
-    return {"global_table": bool(flags & 0x80), "images": images, "delays": delays, "loop": loop}
+    return {"global_table": bool(flags & 0x80), "table_bits": (flags & 7) + 1, "images": images, "delays": delays,
+            "loop": loop}
 
 
 def frame_rgb(path, index):
@@ -96,6 +100,8 @@ def test_one_global_palette_and_frames_store_only_what_changed(tmp_path):
     blocks = gif_blocks(render(traj, tmp_path / "a.gif").read_bytes())
     assert blocks["global_table"]
     assert not any(im["local_table"] for im in blocks["images"])
+    assert blocks["table_bits"] <= 6                    # at most 64 colours ...
+    assert {im["code_size"] for im in blocks["images"]} == {max(blocks["table_bits"], 2)}   # ... and codes to match
     assert blocks["images"][0]["box"] == (0, 0, *SIZE)
     area = SIZE[0] * SIZE[1]
     assert all(w * h < area / 2 for _, _, w, h in (im["box"] for im in blocks["images"][1:]))
@@ -124,16 +130,87 @@ def test_same_inputs_give_the_same_bytes(tmp_path):
     assert render(make_traj(), tmp_path / "a.png").read_bytes() == render(make_traj(), tmp_path / "b.png").read_bytes()
 
 
-def test_a_failed_render_leaves_no_file(tmp_path, monkeypatch):
+def test_a_gif_is_the_same_bytes_encoded_beside_the_drawing_or_in_a_second_process(tmp_path, monkeypatch):
+    rng = np.random.default_rng(3)
+    scenes = {"lone": make_traj(), "diverged": make_traj(line_run("A", (0.0, 0.0), (40.0, 30.0), diverged_at=20),
+                                                        line_run("B", (-3.0, -2.0), (-1.0, -2.0))),
+              "swarm": make_traj(*swarm("S", rng.uniform(-4, 4, (30, 2)), rng.uniform(-4, 4, (30, 2)))),
+              "crowd": make_traj(*[line_run(f"R{i}", (-4.0 + i / 2, -3.0), (i / 3, 3.0)) for i in range(12)]),
+              "panels": make_traj(panels=("loss",))}
+    for name, traj in scenes.items():
+        out = {}
+        for processes in (1, 2):
+            monkeypatch.setattr(forked, "available", lambda: processes == 2)
+            out[processes] = render(traj, tmp_path / f"{name}-{processes}.gif").read_bytes()
+        assert out[1] == out[2], name
+
+
+def test_the_changed_boxes_of_each_frame_hold_every_pixel_that_changed():
+    rng = np.random.default_rng(4)
+    for traj in (make_traj(), make_traj(*swarm("S", rng.uniform(-4, 4, (20, 2)), rng.uniform(-4, 4, (20, 2)))),
+                 make_traj(line_run("A", (0.0, 0.0), (40.0, 30.0), diverged_at=20), panels=("loss",))):
+        anim = Animator(figure.build(traj))
+        before = None
+        for k, (pixels, boxes) in enumerate(anim.changes(range(21))):
+            inside = np.zeros(pixels.shape[:2], dtype=bool)
+            for r0, r1, c0, c1 in boxes:
+                inside[r0:r1, c0:c1] = True
+            if before is None:
+                assert inside.all()
+            else:
+                assert not ((pixels != before).any(axis=2) & ~inside).any(), k
+                assert inside.mean() < 1 or traj.scene.panels      # only a panel's frames copy everything
+            before = pixels.copy()
+
+
+def test_a_render_that_fails_while_drawing_ends_its_encoding_process_and_leaves_no_file(tmp_path, monkeypatch):
+    started = []
+    real_start, real_changes = forked.Forked.start, Animator.changes
+
+    def recording_start(self):
+        real_start(self)
+        started.append(self.pid)
+
+    def failing_changes(self, ks):
+        for n, frame in enumerate(real_changes(self, ks)):
+            if n == 5:
+                raise RuntimeError("canvas on fire")
+            yield frame
+
+    monkeypatch.setattr(forked, "available", lambda: True)
+    monkeypatch.setattr(forked.Forked, "start", recording_start)
+    monkeypatch.setattr(Animator, "changes", failing_changes)
+    with pytest.raises(RuntimeError, match="canvas on fire"):
+        render(make_traj(), tmp_path / "a.gif")
+    assert list(tmp_path.iterdir()) == []
+    assert len(started) == 1
+    with pytest.raises(ChildProcessError):      # ended and waited for: no process left behind
+        os.waitpid(started[0], os.WNOHANG)
+
+
+def test_where_the_system_refuses_a_second_process_the_gif_is_encoded_in_this_one(tmp_path, monkeypatch):
+    def refuse():
+        raise BlockingIOError("no more processes")
+
+    monkeypatch.setattr(forked, "available", lambda: False)
+    alone = render(make_traj(), tmp_path / "alone.gif").read_bytes()
+    monkeypatch.setattr(forked, "available", lambda: True)
+    monkeypatch.setattr(forked.os, "fork", refuse)
+    assert render(make_traj(), tmp_path / "refused.gif").read_bytes() == alone
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_a_failed_render_leaves_no_file(tmp_path, monkeypatch, processes):
     calls = []
 
-    def failing_add(self, rgba, delay):
+    def failing_add(self, rgba, delay, changed=None):
         calls.append(1)
         if len(calls) == 5:
             raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(encode.GifStream, "add", failing_add)
-    with pytest.raises(RuntimeError, match="disk on fire"):
+    monkeypatch.setattr(forked, "available", lambda: processes == 2)
+    with pytest.raises(RuntimeError, match="disk on fire"):   # raised in the encoding process, told here
         render(make_traj(), tmp_path / "a.gif")
     assert list(tmp_path.iterdir()) == []
 
@@ -351,12 +428,14 @@ def test_the_legend_shows_a_scheduled_runs_current_lr(tmp_path):
 
 def test_the_gif_writer_fails_loudly_if_pillows_block_layout_changes(monkeypatch):
     """The writer takes only the LZW data from Pillow's encoder; a different layout must not slip through."""
-    block = np.zeros((3, 4), dtype=np.uint8)
-    data = encode._lzw(block)
-    assert data[0] == 8 and data[-1] == 0                 # min code size, ..., block terminator
-    with Image.open(io.BytesIO(b"GIF89a" + struct.pack("<HHBBB", 4, 3, 0x80, 0, 0) + bytes(6)
-                               + b"," + struct.pack("<HHHHB", 0, 0, 4, 3, 0) + data + b";")) as im:
-        assert np.array_equal(np.asarray(im), block)     # Pillow reads back what we stored
+    block = (np.arange(12, dtype=np.uint8) % 7).reshape(3, 4)
+    for bits in (3, 6, 8):
+        data = encode._lzw(block, bits)
+        assert data[0] == bits and data[-1] == 0          # min code size, ..., block terminator
+        table = (3 << bits) * b"\x00"
+        with Image.open(io.BytesIO(b"GIF89a" + struct.pack("<HHBBB", 4, 3, 0x80 | (bits - 1), 0, 0) + table
+                                   + b"," + struct.pack("<HHHHB", 0, 0, 4, 3, 0) + data + b";")) as im:
+            assert np.array_equal(np.asarray(im), block)  # Pillow reads back what we stored
     real = encode.GifImagePlugin.getdata
     monkeypatch.setattr(encode.GifImagePlugin, "getdata", lambda im: [b"!" + bytes(9)] + real(im)[1:])
     with pytest.raises(RuntimeError, match="unexpected GIF block layout"):

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from numbers import Real
 
+import matplotlib
 import numpy as np
 from matplotlib.colors import to_rgba
 from matplotlib.markers import MarkerStyle
 from matplotlib.offsetbox import TextArea
 from matplotlib.path import Path
 from matplotlib.text import Text
-from matplotlib.transforms import Bbox, IdentityTransform
+from matplotlib.transforms import Bbox
 
 
 # --- drawing paths and markers without Line2D.draw -------------------------------------------------------------
@@ -48,7 +49,7 @@ class Stamp:
         self.transform = marker.get_transform().scale(size)
         self.face = to_rgba(line.get_markerfacecolor())
         gc = renderer.new_gc()
-        gc.set_clip_rectangle(line.axes.bbox)
+        gc.set_clip_rectangle(clip_box(line.axes.bbox))
         gc.set_linewidth(line.get_markeredgewidth())
         gc.set_antialiased(line.get_antialiased())
         gc.set_foreground(to_rgba(line.get_markeredgecolor()), isRGBA=True)
@@ -57,10 +58,47 @@ class Stamp:
         gc.set_joinstyle(marker.get_joinstyle())
         gc.set_capstyle(marker.get_capstyle())
         self.gc = gc
+        self.matrix = self.transform.get_matrix().copy()    # as an array, for the reason PIXELS is None
+        corners = self.transform.transform_path(self.path).get_extents().get_points()
+        # the marker's half size, half its edge, and a pixel each for antialiasing and snapping
+        self.reach = float(np.abs(corners).max()) + renderer.points_to_pixels(line.get_markeredgewidth()) / 2 + 2
 
     def __call__(self, renderer, xy) -> None:
-        renderer.draw_markers(self.gc, self.path, self.transform, Path(np.reshape(xy, (-1, 2))),
-                              IdentityTransform(), self.face)
+        renderer.draw_markers(self.gc, self.path, self.matrix, Path(np.reshape(xy, (-1, 2))), PIXELS, self.face)
+
+    def extent(self, xy) -> tuple[float, float, float, float]:
+        """(x0, y0, x1, y1): display pixels that drawing at ``xy`` may touch."""
+        xy = np.reshape(xy, (-1, 2))
+        (x0, y0), (x1, y1) = xy.min(axis=0), xy.max(axis=0)
+        r = self.reach
+        return x0 - r, y0 - r, x1 + r, y1 + r
+
+
+#: The transform of paths already in pixels. Agg's renderer takes None as the identity without calling back
+#: into Python (an ``IdentityTransform`` is read through its ``__array__``): a little faster per call, and an
+#: exception raised meanwhile by a signal handler (the CLI's SIGTERM) cannot be swallowed by that conversion
+#: and come out as "Invalid affine transformation matrix".
+PIXELS = None
+
+
+def clip_box(bbox) -> np.ndarray:
+    """A clip rectangle as the array Agg reads (for the reason ``PIXELS`` is None: a ``Bbox`` is read through
+    Python on every draw)."""
+    return np.array(bbox.get_points(), dtype=float)
+
+
+class PlainPaths:
+    """``Path(vertices)``, with the same simplification setting, without ``Path.__init__``'s checks and rcParams
+    look-ups (read once here): frames make thousands, and those cost more than drawing them."""
+
+    def __init__(self):
+        self.template = Path(np.zeros((0, 2)))
+        self.simplify = self.template._simplify_threshold > 0 and matplotlib.rcParams["path.simplify"]
+
+    def __call__(self, vertices: np.ndarray) -> Path:
+        path = Path._fast_from_codes_and_verts(vertices, None, self.template)
+        path._should_simplify = self.simplify and len(path.vertices) >= 128
+        return path
 
 
 def polyline(vertices: np.ndarray) -> Path:
@@ -73,10 +111,9 @@ def draw_collection(renderer, gc, paths, edgecolors, linewidth: float, facecolor
     its per-call bookkeeping (colour parsing, transforms, a probe call), which costs more than the drawing.
     Paths and offsets are in pixels; ``transforms`` are 3x3 matrices applied to the paths first (a marker's
     size); ``linewidth`` is in points."""
-    pixels = IdentityTransform()
-    renderer.draw_path_collection(gc, pixels, paths, np.asarray(transforms, dtype=float).reshape(-1, 3, 3),
+    renderer.draw_path_collection(gc, PIXELS, paths, np.asarray(transforms, dtype=float).reshape(-1, 3, 3),
                                   np.asarray(offsets, dtype=float).reshape(-1, 2),
-                                  pixels, np.asarray(facecolors, dtype=float).reshape(-1, 4),
+                                  PIXELS, np.asarray(facecolors, dtype=float).reshape(-1, 4),
                                   np.asarray(edgecolors, dtype=float).reshape(-1, 4), [linewidth], [(0, None)],
                                   [True], [None], "screen")
 

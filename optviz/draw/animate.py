@@ -44,14 +44,14 @@ def render(traj: Trajectories, out: str | Path, fmt: str | None = None,
         return [anim.still(int(k)) for k in ks[np.linspace(0, len(ks) - 1, n).round().astype(int)]]
 
     movie = Movie(width, height, len(ks), scene.fps, scene.pause, samples, key_colors(pic), (traj, pic, anim))
-    frames = [anim.still(int(ks[-1]))] if writer_class.still else anim.frames(ks)
+    frames = [(anim.still(int(ks[-1])), None)] if writer_class.still else anim.changes(ks)
     total = 1 if writer_class.still else len(ks)
     with atomic_path(out) as tmp:
         writer = writer_class()
         try:
             writer.setup(tmp, movie)
-            for done, rgba in enumerate(frames, 1):
-                writer.grab_frame(rgba)
+            for done, (rgba, changed) in enumerate(frames, 1):
+                writer.grab_frame(rgba, changed)
                 if progress is not None:
                     progress(done, total)
             writer.finish()

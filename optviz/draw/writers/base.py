@@ -30,10 +30,16 @@ class Movie:
     source: Any = None
 
 
+Box = tuple[int, int, int, int]     # (row0, row1, col0, col1) of a frame, rows from the top
+
+
 class Writer:
-    """``setup(path, movie)``, then ``grab_frame(rgba)`` per frame, then ``finish()``; ``close()`` always runs
-    last, after ``finish`` or after an error, to release what ``setup`` opened. A ``still`` writer is given
-    only the last frame."""
+    """``setup(path, movie)``, then ``grab_frame(rgba, changed)`` per frame, then ``finish()``; ``close()``
+    always runs last, after ``finish`` or after an error, to release what ``setup`` opened. A ``still`` writer
+    is given only the last frame.
+
+    ``rgba`` may be the canvas's own buffer: it is valid during the call only (copy what you keep). ``changed``
+    is a hint, None or boxes outside which the frame equals the one before; a writer may ignore it."""
 
     name: ClassVar[str] = ""
     still: ClassVar[bool] = False
@@ -51,7 +57,7 @@ class Writer:
     def setup(self, path: Path, movie: Movie) -> None:
         raise NotImplementedError
 
-    def grab_frame(self, rgba: np.ndarray) -> None:
+    def grab_frame(self, rgba: np.ndarray, changed: list[Box] | None = None) -> None:
         raise NotImplementedError
 
     def finish(self) -> None:
@@ -75,7 +81,7 @@ class VectorWriter(Writer):
             raise ValueError(f"{self.name} output needs the figure (Movie.source)")
         self.path, self.source = path, movie.source
 
-    def grab_frame(self, rgba: np.ndarray) -> None:
+    def grab_frame(self, rgba: np.ndarray, changed: list[Box] | None = None) -> None:
         pass
 
     def finish(self) -> None:

@@ -8,15 +8,17 @@ GIF blocks around it are written here, so that what is stored is exactly what th
 """
 from __future__ import annotations
 
+import functools
 import struct
 from pathlib import Path
-from typing import BinaryIO, Iterable
+from typing import BinaryIO, Iterable, Iterator
 
 import numpy as np
 import PIL
 from PIL import GifImagePlugin, Image
 
-from .base import Movie, Writer, register_writer
+from ... import forked
+from .base import Box, Movie, Writer, register_writer
 
 COLORS = 64          # line art: contour greys, a few run colours and their antialiased edges
 MAX_DELAY = 0xFFFF   # the longest a GIF frame can be shown, in hundredths of a second (655.35 s)
@@ -66,21 +68,26 @@ def _packed(rgba: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(rgba).view("<u4")[:, :, 0]
 
 
-def _lzw(indices: np.ndarray) -> bytes:
-    """Pillow's LZW encoding of a block of palette indices: minimum code size byte, sub-blocks, terminator.
+def _lzw(indices: np.ndarray, bits: int = 8) -> bytes:
+    """Pillow's LZW encoding of a block of palette indices (each below ``2**bits``): minimum code size byte,
+    sub-blocks, terminator.
 
     ``GifImagePlugin.getdata`` is Pillow's documented way to encode one image block; it returns the image
     descriptor first. If Pillow ever changes that layout, this fails loudly rather than writing a broken GIF.
+    Pillow always declares 8-bit codes; the encoder takes the code size as its ``encoderconfig`` (as Pillow's
+    own GIF saving sets it), and codes as narrow as the palette (6 bits for 64 colours) make the LZW data
+    about a twentieth smaller.
     """
     h, w = indices.shape
     image = Image.frombytes("P", (w, h), np.ascontiguousarray(indices).tobytes())
+    image.encoderconfig = (bits, False)     # code size, not interlaced
     fragments = GifImagePlugin.getdata(image)
     descriptor, data = fragments[0], b"".join(fragments[1:])
     if (len(descriptor) != 10 or descriptor[:1] != b"," or struct.unpack("<HH", descriptor[5:9]) != (w, h)
-            or descriptor[9] & 0x80 or not data or data[-1] != 0):
+            or descriptor[9] & 0x80 or not data or data[0] not in (8, bits) or data[-1] != 0):
         raise RuntimeError(f"unexpected GIF block layout from Pillow {PIL.__version__}: "
                            f"{descriptor[:10]!r}...; optviz cannot write GIFs with this Pillow")
-    return data
+    return bytes([bits]) + data[1:]
 
 
 class GifStream:
@@ -92,6 +99,7 @@ class GifStream:
         self.nearest = _Nearest(palette)
         self.transparent = len(palette)
         bits = max(1, int(np.ceil(np.log2(len(palette) + 1))))
+        self.code_bits = max(bits, 2)       # LZW codes start one bit wider; GIF's smallest is 2
         table = np.zeros((1 << bits, 3), dtype=np.uint8)
         table[: len(palette)] = palette
         fp.write(b"GIF89a" + struct.pack("<HHBBB", width, height, 0x80 | (bits - 1), 0, 0) + table.tobytes())
@@ -100,23 +108,33 @@ class GifStream:
         self.pending: tuple[tuple[int, int], np.ndarray, bool, int] | None = None
         self.frames = 0
 
-    def add(self, rgba: np.ndarray, delay_cs: int) -> None:
+    def add(self, rgba: np.ndarray, delay_cs: int, changed: list[Box] | None = None) -> None:
         """Add a frame shown for ``delay_cs`` hundredths of a second. A frame identical to the previous one
-        only lengthens it."""
+        only lengthens it. ``changed``, if given, holds boxes (row0, row1, col0, col1) outside which the frame
+        equals the previous one: only their bounding box is compared (the result is the same)."""
         packed = _packed(rgba)
         if self.indices is None:
             self.indices = self.nearest(packed & 0xFFFFFF)
             self._prev = packed.copy()
             self._queue((0, 0), self.indices.copy(), False, delay_cs)
             return
-        changed = packed != self._prev
-        box = _bbox(changed)
+        oy, ox, y1, x1 = 0, 0, *packed.shape
+        if changed is not None:
+            if not changed:
+                self._lengthen(delay_cs)
+                return
+            oy, ox = min(b[0] for b in changed), min(b[2] for b in changed)
+            y1, x1 = max(b[1] for b in changed), max(b[3] for b in changed)
+        within = (slice(oy, y1), slice(ox, x1))
+        diff = packed[within] != self._prev[within]
+        box = _bbox(diff)
         if box is None:
             self._lengthen(delay_cs)
             return
         y0, y1, x0, x1 = box
+        sub = diff[y0:y1, x0:x1]
+        y0, y1, x0, x1 = y0 + oy, y1 + oy, x0 + ox, x1 + ox
         region = (slice(y0, y1), slice(x0, x1))
-        sub = changed[region]
         self._prev[region][sub] = packed[region][sub]
         new = self.nearest(packed[region][sub] & 0xFFFFFF)   # only the pixels that changed colour
         indices = self.indices[region]
@@ -152,7 +170,7 @@ class GifStream:
                                                   self.transparent if transparent else 0) + b"\x00")
         h, w = block.shape
         self.fp.write(b"," + struct.pack("<HHHHB", x, y, w, h, 0))
-        self.fp.write(_lzw(block))
+        self.fp.write(_lzw(block, self.code_bits))
         self.frames += 1
         self.pending = None
 
@@ -180,26 +198,78 @@ def delays(count: int, fps: float, pause: float) -> list[int]:
 
 
 PALETTE_SAMPLES = 4     # frames the palette is chosen from, spread over the animation
+END = struct.pack("<i", -1)
 
 
 @register_writer
 class GifWriter(Writer):
-    """The animation as a looping GIF: one shared palette, changed rectangles only."""
+    """The animation as a looping GIF: one shared palette, changed rectangles only. Where a second core helps
+    (``forked.available``), a forked copy of this process chooses the palette and encodes while this one draws;
+    the frames go to it through a pipe, only the boxes that changed, and it writes the same bytes."""
 
     name = "gif"
+    fp = stream = encoder = None
 
     def setup(self, path: Path, movie: Movie) -> None:
-        samples = movie.samples(PALETTE_SAMPLES)
-        self.delays = iter(delays(movie.count, movie.fps, movie.pause))
+        self.whole = [(0, movie.height, 0, movie.width)]
+        # opened here, before any fork: the encoding process writes to this file and never creates one, so a
+        # temporary file removed by this process (an error, a signal) cannot come back
         self.fp = open(path, "wb")
-        self.stream = GifStream(self.fp, movie.width, movie.height, make_palette(samples, movie.key_colors))
+        if forked.available():
+            self.encoder = forked.Forked(functools.partial(_encode, self.fp, movie))
+            try:
+                self.encoder.start()
+                return
+            except OSError:
+                self.encoder = None     # no second process today (the system refused the fork): encode here
+        self.stream, self.delays = _stream(self.fp, movie)
 
-    def grab_frame(self, rgba: np.ndarray) -> None:
-        self.stream.add(rgba, next(self.delays))
+    def grab_frame(self, rgba: np.ndarray, changed: list[Box] | None = None) -> None:
+        if self.encoder is None:
+            self.stream.add(rgba, next(self.delays), changed)
+            return
+        boxes = self.whole if changed is None else changed
+        parts = [struct.pack("<i", len(boxes)), np.asarray(boxes, dtype="<i4").tobytes()]
+        parts += [rgba[r0:r1, c0:c1].tobytes() for r0, r1, c0, c1 in boxes]
+        self.encoder.send(b"".join(parts))
 
     def finish(self) -> None:
-        self.stream.close()
+        if self.encoder is None:
+            self.stream.close()
+            return
+        self.encoder.send(END)
+        self.encoder.join()
 
     def close(self) -> None:
-        if getattr(self, "fp", None) is not None:
+        if self.encoder is not None:
+            self.encoder.stop()
+        if self.fp is not None:
             self.fp.close()
+
+
+def _stream(fp: BinaryIO, movie: Movie) -> tuple[GifStream, Iterator[int]]:
+    palette = make_palette(movie.samples(PALETTE_SAMPLES), movie.key_colors)
+    return GifStream(fp, movie.width, movie.height, palette), iter(delays(movie.count, movie.fps, movie.pause))
+
+
+def _encode(fp: BinaryIO, movie: Movie, inbox: forked.Inbox) -> None:
+    """The forked encoder: frames arrive as their changed boxes (a count, the boxes, their pixels), END last."""
+    frame = np.zeros((movie.height, movie.width, 4), dtype=np.uint8)
+
+    def receive() -> list[Box] | None:
+        n = struct.unpack("<i", inbox.read(4))[0]
+        if n < 0:
+            return None
+        boxes = [tuple(b) for b in np.frombuffer(inbox.read(16 * n), dtype="<i4").reshape(n, 4).tolist()]
+        for r0, r1, c0, c1 in boxes:
+            shape = (r1 - r0, c1 - c0, 4)
+            frame[r0:r1, c0:c1] = np.frombuffer(inbox.read(shape[0] * shape[1] * 4), np.uint8).reshape(shape)
+        return boxes
+
+    boxes = receive()    # the first frame (the whole picture) first, so that the drawing goes on meanwhile
+    stream, delays_cs = _stream(fp, movie)
+    while boxes is not None:
+        stream.add(frame, next(delays_cs), boxes)
+        boxes = receive()
+    stream.close()
+    fp.close()

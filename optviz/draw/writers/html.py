@@ -66,7 +66,7 @@ class HtmlWriter(Writer):
     def setup(self, path: Path, movie: Movie) -> None:
         self.path, self.movie = path, movie
 
-    def grab_frame(self, rgba: np.ndarray) -> None:
+    def grab_frame(self, rgba: np.ndarray, changed=None) -> None:
         """The page draws its own frames."""
 
     def finish(self) -> None:

@@ -33,7 +33,7 @@ class Mp4Writer(Writer):
                                                         "-fflags", "+bitexact", "-flags:v", "+bitexact",
                                                         "-map_metadata", "-1"])
 
-    def grab_frame(self, rgba: np.ndarray) -> None:
+    def grab_frame(self, rgba: np.ndarray, changed=None) -> None:
         self.last = _even(rgba[:, :, :3])
         self.writer.append_data(self.last)
 

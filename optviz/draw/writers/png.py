@@ -17,5 +17,5 @@ class PngWriter(Writer):
     def setup(self, path: Path, movie: Movie) -> None:
         self.path = path
 
-    def grab_frame(self, rgba: np.ndarray) -> None:
+    def grab_frame(self, rgba: np.ndarray, changed=None) -> None:
         Image.fromarray(np.ascontiguousarray(rgba[:, :, :3])).save(self.path, "PNG")

@@ -1,0 +1,4 @@
+"""``python -m optviz``: the ``optviz`` command."""
+from .commands.cli import main
+
+main()
