@@ -9,7 +9,8 @@ from optviz.maths.formula import FormulaError, formula_objective
 from optviz.maths.functions import FUNCTIONS, make_function
 
 torch = pytest.importorskip("torch", reason="the torch evaluators need torch (CI installs it)")
-from optviz.maths.torch_bridge.evaluate import expand_definitions, torch_function  # noqa: E402
+from optviz.maths.formula import expand_definitions  # noqa: E402
+from optviz.maths.torch_bridge.evaluate import torch_function  # noqa: E402
 
 VARIANTS = [(n, {}) for n in sorted(FUNCTIONS)] + [
     ("bumpy", {"a": 0.1, "depth": 5.0, "width": 1.2, "rim": 1.0, "rim_width": 2.0, "center": (-2.0, 1.5)}),

@@ -34,8 +34,10 @@ import numpy as np
 from ..fields import closest
 from .functions import Objective
 
-__all__ = ["FormulaError", "Expr", "parse_formula", "formula_objective", "walk",
+__all__ = ["FormulaError", "Expr", "parse_formula", "formula_objective", "walk", "program", "expand_definitions",
            "ALLOWED_FUNCTIONS", "VARIABLES", "CONSTANTS", "MAX_LENGTH", "MAX_DEPTH", "MAX_EXPONENT", "MAX_NUMBER"]
+
+_DEFINITION = re.compile(r"\s*([A-Za-z_]\w*)\s*=\s*(.+)\Z", re.S)   # "name = text" after a formula
 
 MAX_LENGTH = 500
 MAX_DEPTH = 50
@@ -81,7 +83,7 @@ class FormulaError(ValueError):
 
 _BINARY = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**"}
 _BINARY_UFUNC = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide, "pow": np.power}
-_NUMPY_OPS: dict[str, Callable] = {**_UFUNCS, **_BINARY_UFUNC, "neg": np.negative}
+NUMPY_OPS: dict[str, Callable] = {**_UFUNCS, **_BINARY_UFUNC, "neg": np.negative}
 _PREC = {"add": 1, "sub": 1, "mul": 2, "div": 2, "neg": 3, "pow": 4}
 
 
@@ -339,8 +341,41 @@ def _evaluate(roots: list[Expr], xy: Any) -> list[np.ndarray]:
         raise ValueError(f"expected points of shape (2, ...), got {xy.shape}")
     shape = xy.shape[1:]
     with np.errstate(all="ignore"):
-        values = walk(roots, xy[0], xy[1], np.float64, _NUMPY_OPS)
+        values = walk(roots, xy[0], xy[1], np.float64, NUMPY_OPS)
     return [np.array(np.broadcast_to(v, shape), dtype=np.float64) for v in values]
+
+
+def expand_definitions(text: str) -> str:
+    """``"expr, name = definition, ..."`` -> ``expr`` with each name replaced by its parenthesised definition;
+    definitions may use each other in any order (one pass per definition)."""
+    head, *parts = text.split(",")
+    definitions = []
+    for part in parts:
+        m = _DEFINITION.match(part)
+        if m is None:
+            raise FormulaError(f"cannot read the definition '{part.strip()}' in the formula")
+        definitions.append((re.compile(rf"\b{re.escape(m.group(1))}\b"), f"({m.group(2).strip()})"))
+    for _ in definitions:
+        for pattern, body in definitions:
+            head = pattern.sub(lambda _, body=body: body, head)
+    return head
+
+
+def program(expr: Expr) -> list:
+    """The tree as a flat program another language can run (the HTML player evaluates losses with it): its
+    nodes children-first, each a number, ``"x"``, ``"y"`` or ``[op, index, ...]`` naming earlier nodes by position;
+    the last is the value. Shared subtrees appear once."""
+    order = _postorder([expr])
+    at = {id(node): i for i, node in enumerate(order)}
+    out: list = []
+    for node in order:
+        if node.const is not None:
+            out.append(float(node.const))
+        elif node.op == "var":
+            out.append(node.name)
+        else:
+            out.append([node.op, *(at[id(a)] for a in node.args)])
+    return out
 
 
 def walk(roots: list[Expr], x: Any, y: Any, constant: Callable[[float], Any], ops: dict[str, Callable]) -> list:

@@ -31,6 +31,7 @@ import numpy as np
 from PIL import Image
 
 from ..._version import __version__
+from ...maths.formula import NUMPY_OPS, FormulaError, expand_definitions, parse_formula, program, walk
 from .base import Movie, Writer, register_writer
 from .gif import make_palette
 
@@ -213,6 +214,7 @@ def scene_data(traj, pic, anim) -> dict:
     scale = pic.scale
     pixels = pic.canvas.get_width_height()
     precise, fixed, compact = FloatPack(0, "<f8"), FixedPack(1), FloatPack(2, "<f4")
+    formula = loss_program(scene.function, traj.runs)
     index = {id(run): i for i, run in enumerate(traj.runs)}
     entries, runs = [], [None] * len(traj.runs)
     for n, entry in enumerate(pic.entries):
@@ -245,7 +247,8 @@ def scene_data(traj, pic, anim) -> dict:
             record = {"label": run.spec.label, "entry": n, "lr": float(run.spec.lr),
                       "diverged": None if run.diverged_at is None else int(run.diverged_at),
                       "x": store.add(run.points[:, 0]), "y": store.add(run.points[:, 1]),
-                      "loss": compact.add(run.loss), "lossPx": None, "surfPx": None, **_exits(t, pic)}
+                      "loss": None if formula else compact.add(run.loss), "lossPx": None, "surfPx": None,
+                      **_exits(t, pic)}
             if pic.loss_axes is not None:
                 steps = np.arange(len(run.loss), dtype=float)
                 with np.errstate(all="ignore"):
@@ -271,10 +274,28 @@ def scene_data(traj, pic, anim) -> dict:
         "surface": {"clip": _clip(pic.surface_axes.bbox, pixels)} if pic.surface_axes is not None else None,
         "legend": _legend_data(pic) if pic.legend is not None else None,
         "counter": _counter_data(pic) if pic.counter is not None else None,
+        "formula": formula,
         "entries": entries,
         "runs": runs,
         "packs": [precise.encoded(), fixed.encoded(), compact.encoded()],
     }
+
+
+def loss_program(objective, runs) -> list | None:
+    """The function as a program the player runs to compute each point's loss, so the page need not store them;
+    None when its formula cannot be read (networks, data terms) or does not give the runs' losses, which are
+    then stored (float32)."""
+    try:
+        expr = parse_formula(expand_definitions(objective.formula))
+    except FormulaError:
+        return None
+    for run in runs:
+        with np.errstate(all="ignore"):
+            (value,) = walk([expr], run.points[:, 0], run.points[:, 1], np.float64, NUMPY_OPS)
+        value = np.broadcast_to(np.asarray(value, dtype=float), run.loss.shape)
+        if not np.allclose(value, run.loss, rtol=1e-12, atol=0, equal_nan=True):
+            return None
+    return program(expr)
 
 
 def background(pic, anim) -> Image.Image:

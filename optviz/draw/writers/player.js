@@ -532,6 +532,31 @@
     layout();
   }
 
+  // --- losses: the function's own formula, run as the program the page holds ---------------------------------
+
+  var OPS = {
+    add: function (a, b) { return a + b; }, sub: function (a, b) { return a - b; },
+    mul: function (a, b) { return a * b; }, div: function (a, b) { return a / b; },
+    pow: Math.pow, neg: function (a) { return -a; }, sin: Math.sin, cos: Math.cos, tan: Math.tan,
+    sinh: Math.sinh, cosh: Math.cosh, tanh: Math.tanh, arctan: Math.atan, exp: Math.exp, log: Math.log,
+    log10: Math.log10, sqrt: Math.sqrt, abs: Math.abs, sign: Math.sign
+  };
+
+  function losses(xs, ys) {
+    var prog = data.formula, v = new Float64Array(prog.length), out = new Float64Array(xs.length);
+    for (var k = 0; k < xs.length; k++) {
+      for (var i = 0; i < prog.length; i++) {
+        var node = prog[i];
+        if (typeof node === "number") v[i] = node;
+        else if (node === "x") v[i] = xs[k];
+        else if (node === "y") v[i] = ys[k];
+        else v[i] = node.length === 2 ? OPS[node[0]](v[node[1]]) : OPS[node[0]](v[node[1]], v[node[2]]);
+      }
+      out[k] = v[prog.length - 1];
+    }
+    return out;
+  }
+
   function start(arrays) {
     function seq(ref) {
       var s = data.packs[ref[0]].seqs[ref[1]];
@@ -544,8 +569,9 @@
     runs = data.runs.map(function (r) {
       var run = {
         label: r.label, entry: r.entry, lr: r.lr, diverged: r.diverged,
-        xs: seq(r.x), ys: seq(r.y), loss: seq(r.loss)
+        xs: seq(r.x), ys: seq(r.y)
       };
+      run.loss = r.loss === null ? losses(run.xs, run.ys) : seq(r.loss);
       run.last = run.xs.length - 1;
       var c = toCanvas(run.xs, run.ys);
       run.cx = c[0];

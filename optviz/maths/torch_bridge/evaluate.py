@@ -15,12 +15,11 @@ to 1e-12 for every registry function. A registry formula may define a name after
 """
 from __future__ import annotations
 
-import re
 from typing import Callable
 
 import torch
 
-from ..formula import Expr, FormulaError, parse_formula, walk
+from ..formula import Expr, expand_definitions, parse_formula, walk
 from ..functions import Objective, least_squares_data
 
 TorchFunction = Callable[[torch.Tensor], torch.Tensor]
@@ -32,7 +31,6 @@ _CALLS = {
 }
 _BINARY = {"add": torch.add, "sub": torch.sub, "mul": torch.mul, "div": torch.div, "pow": torch.pow}
 _OPS = {**_CALLS, **_BINARY, "neg": torch.neg}
-_DEFINITION = re.compile(r"\s*([A-Za-z_]\w*)\s*=\s*(.+)\Z", re.S)
 
 
 def torch_function(objective: Objective) -> TorchFunction:
@@ -42,22 +40,6 @@ def torch_function(objective: Objective) -> TorchFunction:
     if objective.n_terms:
         return _least_squares(objective)
     return expression_function(parse_formula(expand_definitions(objective.formula)))
-
-
-def expand_definitions(text: str) -> str:
-    """``"expr, name = definition, ..."`` -> ``expr`` with each name replaced by its parenthesised definition;
-    definitions may use each other in any order (one pass per definition)."""
-    head, *parts = text.split(",")
-    definitions = []
-    for part in parts:
-        m = _DEFINITION.match(part)
-        if m is None:
-            raise FormulaError(f"cannot read the definition '{part.strip()}' in the formula")
-        definitions.append((re.compile(rf"\b{re.escape(m.group(1))}\b"), f"({m.group(2).strip()})"))
-    for _ in definitions:
-        for pattern, body in definitions:
-            head = pattern.sub(lambda _, body=body: body, head)
-    return head
 
 
 def expression_function(expr: Expr) -> TorchFunction:
