@@ -166,6 +166,17 @@ def _layered(torch, net, flat):
             for sl, shape in ((layer.weight, (layer.outputs, layer.inputs)), (layer.bias, (layer.outputs,)))]
 
 
+def _assert_same_steps(torch, net, model, ours, params, opt):
+    """``opt`` on the layer tensors ``params``, fed the gradients at our points, lands on our next points bit for
+    bit at every step."""
+    for k in range(len(ours) - 1):
+        _, grad = model.loss_and_grad(ours[k][None])
+        for p, layer_grad in zip(params, _layered(torch, net, grad[0])):
+            p.grad = layer_grad.detach()
+        opt.step()
+        np.testing.assert_array_equal(torch.cat([p.detach().ravel() for p in params]).numpy(), ours[k + 1])
+
+
 @pytest.mark.parametrize("name", FIRST_ORDER)
 def test_network_steps_are_torch_optim_steps_of_the_networks_parameters(name, torch, monkeypatch):
     """A built-in optimizer on the flattened weights is torch.optim on the layer tensors: given the same
@@ -188,12 +199,7 @@ def test_network_steps_are_torch_optim_steps_of_the_networks_parameters(name, to
     params = _layered(torch, net, ours[0])
     cls = getattr(torch.optim, spec.torch_class.rsplit(".", 1)[1])
     opt = cls(params, foreach=False, **spec.torch_kwargs({"lr": run.lr, **run.hyperparameters}))
-    for k in range(5):
-        _, grad = model.loss_and_grad(ours[k][None])
-        for p, layer_grad in zip(params, _layered(torch, net, grad[0])):
-            p.grad = layer_grad.detach()
-        opt.step()
-        np.testing.assert_array_equal(torch.cat([p.detach().ravel() for p in params]).numpy(), ours[k + 1])
+    _assert_same_steps(torch, net, model, ours, params, opt)
 
     m = sequential(torch, net, ours[0])
     opt = cls(m.parameters(), foreach=False, **spec.torch_kwargs({"lr": run.lr, **run.hyperparameters}))
@@ -296,12 +302,7 @@ def test_bridged_network_steps_are_the_classes_steps_of_the_sequential_network(n
     model = Model(net)
     params = _layered(torch, net, ours[0])
     opt = cls(params, **kwargs)
-    for k in range(5):
-        _, grad = model.loss_and_grad(ours[k][None])
-        for p, layer_grad in zip(params, _layered(torch, net, grad[0])):
-            p.grad = layer_grad.detach()
-        opt.step()
-        np.testing.assert_array_equal(torch.cat([p.detach().ravel() for p in params]).numpy(), ours[k + 1])
+    _assert_same_steps(torch, net, model, ours, params, opt)
     theirs = _sequential_steps(torch, net, ours[0], lambda ps: cls(ps, **kwargs), 1)
     np.testing.assert_allclose(ours[1], theirs[1], rtol=0, atol=1e-12)
 
