@@ -78,8 +78,8 @@ def run_common(scene_file: str, out: str) -> None:
         ax.plot(mx, my, "r*", markersize=12)
     ax.set_xlim(scene.xlim)
     ax.set_ylim(scene.ylim)
-    ax.set_xlabel("$x$")
-    ax.set_ylabel("$y$")
+    ax.set_xlabel("x", fontstyle="italic")
+    ax.set_ylabel("y", fontstyle="italic")
     colors = run_colors(traj)
     lines = [ax.plot([], [], lw=2, color=c, label=run_label(r.spec, r.diverged_at))[0] for r, c in zip(traj.runs, colors)]
     dots = [ax.plot([], [], "o", color=c)[0] for c in colors]

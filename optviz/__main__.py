@@ -1,4 +1,4 @@
 """``python -m optviz``: the ``optviz`` command."""
-from .commands.cli import main
+from .commands.cli import entry
 
-main()
+entry()

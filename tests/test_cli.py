@@ -158,6 +158,49 @@ def test_real_process_exit_code_and_no_traceback(tmp_path):
     assert "Traceback" not in proc.stderr and proc.stdout == ""
 
 
+def test_the_process_leaves_at_once_with_all_its_output(tmp_path):
+    """``python -m optviz`` ends with os._exit once its work is done: its exit code and every byte it printed
+    (a pipe is block-buffered) still arrive."""
+    path = scene(tmp_path)
+    proc = subprocess.run([sys.executable, "-m", "optviz", "trace", path], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stderr == ""
+    assert json.loads(proc.stdout) == json.loads(CliRunner().invoke(main, ["trace", path]).output)
+    bad = scene(tmp_path, "function: rosenbrok\noptimizers: [adam]\n", name="bad.yaml")
+    proc = subprocess.run([sys.executable, "-m", "optviz", "validate", path, bad], capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stdout.startswith(f"ok: {path}") and "did you mean 'rosenbrock'" in proc.stderr
+
+
+def test_the_quick_exit_waits_for_other_threads_and_keeps_python_s_codes(monkeypatch, capsys):
+    import threading
+
+    from optviz.commands import cli
+
+    exits = []
+    monkeypatch.setattr(cli.os, "_exit", exits.append)
+    monkeypatch.setattr(sys, "argv", ["optviz", "--version"])
+    cli.entry()
+    assert exits == [0] and __version__ in capsys.readouterr().out
+    monkeypatch.setattr(threading, "active_count", lambda: 2)       # a thread still running: Python's own exit
+    with pytest.raises(SystemExit) as done:
+        cli.entry()
+    assert done.value.code == 0 and exits == [0]
+
+
+def test_the_command_imports_matplotlib_without_its_docstring_tables_and_the_api_keeps_them():
+    """The command skips the property tables matplotlib writes into every Artist's ``set()`` docstring (it never
+    shows one, and they cost a tenth of a render); a Python session that imports optviz keeps them."""
+    code = ("import sys, matplotlib.artist as artist; kwdoc = artist.kwdoc\n"
+            "if sys.argv[1] == 'command':\n"
+            "    from optviz.commands.cli import _import_drawing; _import_drawing()\n"
+            "else:\n"
+            "    import optviz.draw.animate\n"
+            "from matplotlib.lines import Line2D\n"
+            "print(artist.kwdoc is kwdoc, 'drawstyle' in Line2D.set.__doc__, len(Line2D.set.__doc__))\n")
+    command, api = (subprocess.run([sys.executable, "-c", code, how], capture_output=True, text=True, check=True)
+                    .stdout.split() for how in ("command", "api"))
+    assert command[:2] == ["True", "False"] and api[:2] == ["True", "True"] and int(command[2]) < int(api[2])
+
+
 def test_a_bad_formula_is_pointed_at_through_the_scene(runner, tmp_path):
     text = "function: {formula: \"x**2 + __import__('os').system('touch pwned')\"}\noptimizers: [adam]\n"
     result = runner.invoke(main, ["validate", scene(tmp_path, text)])

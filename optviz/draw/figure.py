@@ -203,6 +203,12 @@ def _surface_cmap(style: str):
     return matplotlib.colormaps[style]
 
 
+def _variable(label: str) -> str:
+    """A one-letter label names a variable: italic, as maths sets it. Plain text in DejaVu Sans Oblique draws the
+    glyphs ``$x$`` would, without building matplotlib's math parser (about 0.025 s, a twentieth of a render)."""
+    return "italic" if len(label) == 1 else "normal"
+
+
 def build(traj: Trajectories) -> Picture:
     """Create the figure and all its artists. Moving ones are ``animated``: left out of ``canvas.draw()``."""
     scene = traj.scene
@@ -232,8 +238,9 @@ def build(traj: Trajectories) -> Picture:
                          linestyle="none")
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
-    ax.set_xlabel(scene.function.axes[0])
-    ax.set_ylabel(scene.function.axes[1])
+    xlabel, ylabel = scene.function.axes
+    ax.set_xlabel(xlabel, fontstyle=_variable(xlabel))
+    ax.set_ylabel(ylabel, fontstyle=_variable(ylabel))
     if scene.title and scene.show_title:
         ax.set_title(scene.title)
 

@@ -52,7 +52,7 @@ class Objective:
     #: Contour grid points per side the renderer should use (None: its own default, fine enough for any pixel
     #: size); a function that is costly to evaluate, such as a network's loss over a plane, asks for fewer.
     grid: int | None = None
-    axes: tuple[str, str] = ("$x$", "$y$")      # the axes' labels
+    axes: tuple[str, str] = ("x", "y")          # the axes' labels (a one-letter one is set in italics)
 
     def __call__(self, xy) -> Array:
         return self.value(xy)
