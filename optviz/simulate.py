@@ -61,10 +61,13 @@ def simulate(scene: Scene, progress: Callable[[int, int], None] | None = None) -
         from .networks.simulate import simulate_network  # lazy: it imports torch, and this module's Run
         return simulate_network(scene, progress)
     runs: list[Run | None] = [None] * len(scene.runs)
-    for members in entries(scene.runs):
-        if is_dotted(scene.runs[members[0]].optimizer):
-            for i, run in zip(members, _simulate_torch(scene, [scene.runs[i] for i in members])):
-                runs[i] = run
+    bridged = [members for members in entries(scene.runs) if is_dotted(scene.runs[members[0]].optimizer)]
+    parts = len(bridged) + (len(bridged) < len(entries(scene.runs)))
+    unit = max(spec.steps for spec in scene.runs)
+    for part, members in enumerate(bridged):
+        group = [scene.runs[i] for i in members]
+        for i, run in zip(members, _simulate_torch(scene, group, _share(progress, part, parts, unit))):
+            runs[i] = run
     if all(run is not None for run in runs):
         return Trajectories(scene=scene, runs=tuple(runs))
     grouped = [[[scene.runs[i] for i in members] for members in batch] for batch in _batches(scene.runs)]
@@ -81,7 +84,7 @@ def simulate(scene: Scene, progress: Callable[[int, int], None] | None = None) -
         at += size
     starts = np.array([spec.start for spec in specs], dtype=float)
     points, diverged = _advance(batches, _batch_oracle(scene.function, groups), starts, steps, scene.xlim,
-                                scene.ylim, progress)
+                                scene.ylim, _share(progress, parts - 1, parts, unit))
     for j, (i, spec) in enumerate(zip(order, specs)):
         runs[i] = _run(scene, spec, points[:spec.steps + 1, j], int(diverged[j]), schedules[j][:spec.steps])
     return Trajectories(scene=scene, runs=tuple(runs))
@@ -175,13 +178,21 @@ def _batch(scene: Scene, groups: list[list[RunSpec]], steps: int, rows: slice) -
                   not OPTIMIZERS[first.optimizer].needs_objective, _cycled(groups, steps))
 
 
-def _simulate_torch(scene: Scene, group: list[RunSpec]) -> list[Run]:
+def _share(progress, part: int, parts: int, unit: int):
+    """``progress`` for one of ``parts`` equal parts of the simulation (each torch entry advances on its own,
+    then the built-ins together), each counted as ``unit`` steps: one bar for the whole, that never moves back."""
+    if progress is None or parts == 1:
+        return progress
+    return lambda done, total: progress(part * unit + done * unit // max(total, 1), parts * unit)
+
+
+def _simulate_torch(scene: Scene, group: list[RunSpec], progress=None) -> list[Run]:
     """One entry naming a torch class: torch's own scheduler runs its schedule, so its lrs are recorded."""
     first = group[0]
     starts = np.array([spec.start for spec in group], dtype=float)
     points, diverged, lrs = advance_torch(first.optimizer, first.hyperparameters, starts, first.lr, first.steps,
                                           scene.function, scene.xlim, scene.ylim, noise=first.noise,
-                                          minibatch=first.minibatch, schedule=first.schedule)
+                                          minibatch=first.minibatch, schedule=first.schedule, progress=progress)
     return [_run(scene, spec, points[:, j], int(diverged[j]), lrs[:, j]) for j, spec in enumerate(group)]
 
 
@@ -336,7 +347,7 @@ def _diverged(points: np.ndarray, centre: np.ndarray, reach: float) -> np.ndarra
 
 def advance_torch(name: str, hyperparameters: dict, starts: np.ndarray, lr, steps: int, objective,
                   xlim: tuple[float, float], ylim: tuple[float, float], noise: dict | None = None,
-                  minibatch: dict | None = None, schedule: dict | None = None
+                  minibatch: dict | None = None, schedule: dict | None = None, progress=None
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``advance`` for a torch optimizer class (a dotted ``name``): one optimizer steps every run, each its own
     parameter tensor and group, starting from ``lr`` (a float, or one per run: tune's candidates), with torch's
@@ -362,7 +373,11 @@ def advance_torch(name: str, hyperparameters: dict, starts: np.ndarray, lr, step
                 raise SceneError(f"{name} failed at step {k + 1}: {type(exc).__name__}: {exc}") from None
             points[k + 1] = params
             diverged[_diverged(params, centre, reach) & (diverged < 0)] = k + 1
+            if progress is not None and ((k + 1) % CHUNK == 0 or k + 1 == steps):
+                progress(k + 1, steps)
             if np.all(diverged >= 0):
                 used[k + 1:] = used[k]
                 break
+    if progress is not None:
+        progress(steps, steps)
     return points, diverged, used

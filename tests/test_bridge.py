@@ -436,3 +436,16 @@ def test_without_torch_a_dotted_name_says_what_to_install(tmp_path):
     assert run_without_torch("validate", str(blog), "-q").returncode == 0      # nothing else changes
     listed = run_without_torch("list", "optimizers")
     assert listed.returncode == 0 and "torch.optim.Adam" in listed.stdout
+
+
+def test_one_progress_bar_counts_bridged_entries_then_the_built_ins():
+    """Each torch entry advances on its own, then the built-ins together: the bar is told each part in turn, as
+    equal shares of one total, and never moves back."""
+    seen = []
+    scene = optviz.scene(function="rosenbrock", steps=600, optimizers=[
+        {"name": "torch.optim.Adam", "lr": 0.01}, {"name": "adam", "lr": 0.01, "label": "built-in Adam"},
+        {"name": "torch.optim.SGD", "lr": 0.001, "steps": 300}])
+    optviz.simulate(scene, progress=lambda done, total: seen.append((done, total)))
+    assert {total for _, total in seen} == {1800} and seen[-1] == (1800, 1800)
+    done = [d for d, _ in seen]
+    assert done == sorted(done) and {600, 1200} <= set(done)      # each part ends where the next begins
