@@ -91,30 +91,32 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside the file ``target`` names; on success rename it over that file (keeping
     its permission bits), on error delete it. See the module's docstring for what is refused."""
     real = writable_target(target)
+    tmp = None
     try:
-        real.parent.mkdir(parents=True, exist_ok=True)
-        remove_stale(real)
-        with _signals_held():   # a signal between creating the file and tracking it would leave it behind
-            fd, tmp = tempfile.mkstemp(prefix=f".{_short(real.name)}.{os.getpid()}.",
-                                       suffix=".tmp" + real.suffix, dir=real.parent)
-            _LIVE.add(tmp)
-    except OSError as exc:
-        if exc.errno in USER_ERRNOS:
-            raise user_error(exc, target) from None
-        raise
-    os.close(fd)
-    tmp_path = Path(tmp)
-    try:
-        yield tmp_path
+        try:
+            real.parent.mkdir(parents=True, exist_ok=True)
+            remove_stale(real)
+            with _signals_held():   # a signal between creating the file and tracking it would leave it behind
+                fd, tmp = tempfile.mkstemp(prefix=f".{_short(real.name)}.{os.getpid()}.",
+                                           suffix=".tmp" + real.suffix, dir=real.parent)
+                _LIVE.add(tmp)
+            os.close(fd)
+        except OSError as exc:
+            if exc.errno in USER_ERRNOS:
+                raise user_error(exc, target) from None
+            raise
+        yield Path(tmp)
         real = writable_target(target)      # it may have been swapped for something else meanwhile
         try:
             mode = stat.S_IMODE(os.stat(real).st_mode)
         except FileNotFoundError:
             mode = NEW_FILE_MODE
-        os.chmod(tmp_path, mode)
-        os.replace(tmp_path, real)
-    except BaseException as exc:
-        tmp_path.unlink(missing_ok=True)
+        os.chmod(tmp, mode)
+        os.replace(tmp, real)
+    except BaseException as exc:    # a signal held back above arrives here too, and still deletes the file
+        if tmp is None:
+            raise
+        Path(tmp).unlink(missing_ok=True)
         if isinstance(exc, OSError) and exc.errno in USER_ERRNOS and _about(exc, tmp, real):
             raise user_error(exc, target) from None
         raise

@@ -105,3 +105,19 @@ def test_a_bug_in_a_worker_names_its_scene_and_the_others_still_render(tmp_path,
     assert result.exit_code == 1
     assert f"internal error: {scenes / 'b.yaml'}: ZeroDivisionError: a bug" in result.output
     assert everything_in(out) == [".gallery.json", "a.gif", "a.html", "c.gif", "c.html"]
+
+
+def test_a_signal_held_back_while_the_temporary_file_was_made_still_deletes_it(tmp_path, monkeypatch):
+    """Ctrl-C or SIGTERM during mkstemp is held back and raised the moment it is let through, before the caller
+    has the file: it must still be deleted."""
+    from optviz import atomic
+
+    @contextlib.contextmanager
+    def held():
+        yield
+        raise KeyboardInterrupt      # what the held-back signal's handler does as the mask is restored
+
+    monkeypatch.setattr(atomic, "_signals_held", held)
+    with pytest.raises(KeyboardInterrupt):
+        atomic.write_bytes_atomic(tmp_path / "out.gif", b"GIF89a")
+    assert list(tmp_path.iterdir()) == [] and not atomic._LIVE
