@@ -701,3 +701,43 @@ def test_a_page_leaves_out_the_lr_when_the_scene_does(pages, pictures, opened):
     _, pic, _ = pictures("adam-beale")
     labels = o.page.eval_on_selector_all(".optviz-legend .optviz-label", "es => es.map(e => e.textContent)")
     assert labels == pic.labels(0) == ["SGD", "SGD-NAG", "Adam"]
+
+
+def test_a_page_of_another_origin_drives_the_player_by_message(pages, browser, tmp_path):
+    """A sandboxed iframe is another origin: the embedding page cannot reach window.optvizPlayer, and does the
+    same by postMessage (the page says it is ready, answers each command with its state, and a listener gets
+    every step)."""
+    shutil.copy(pages["adam-beale"], tmp_path / "adam-beale.html")
+    (tmp_path / "embed.html").write_text("""<!DOCTYPE html><html><body>
+<iframe id="f" src="adam-beale.html" sandbox="allow-scripts" width="900" height="700"></iframe>
+<script>
+window.got = []; window.reachable = null;
+addEventListener("message", e => {
+  got.push(e.data);
+  if (e.data.optviz !== "ready") return;
+  try { f.contentWindow.optvizPlayer.pause(); reachable = true; } catch (err) { reachable = false; }
+  for (const m of [{optviz: "listen"}, {optviz: "pause"}, {optviz: "seek", step: 40}]) e.source.postMessage(m, "*");
+});
+</script></body></html>""", encoding="utf-8")
+    context = browser.new_context(viewport={"width": 1000, "height": 800})
+    try:
+        page = context.new_page()
+        errors = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.goto((tmp_path / "embed.html").as_uri())
+        page.wait_for_function("got.some(m => m.optviz === 'state' && m.state.step === 40)")
+        assert page.evaluate("reachable") is False
+        state = page.evaluate("got.filter(m => m.optviz === 'state').pop().state")
+        records = trace(ROOT / "configs" / "blog" / "adam-beale.yaml")["runs"]
+        assert not state["playing"] and [r["label"] for r in state["runs"]] == [r["label"] for r in records]
+        for run, record in zip(state["runs"], records):
+            assert abs(run["x"] - record["points"][40][0]) <= 1e-9 and abs(run["y"] - record["points"][40][1]) <= 1e-9
+        assert page.evaluate("got.some(m => m.optviz === 'step' && m.state.step === 40)")
+        page.evaluate("document.getElementById('f').contentWindow.postMessage({optviz: 'play'}, '*')")
+        page.wait_for_function("got.filter(m => m.optviz === 'step').length >= 6")
+        told = page.evaluate("got.filter(m => m.optviz === 'step').map(m => m.state.step)")
+        assert told[0] == 40 and told[1:] == sorted(told[1:]) and told[-1] > 40
+        page.evaluate("document.getElementById('f').contentWindow.postMessage({optviz: 'pause'}, '*')")
+        assert errors == []
+    finally:
+        context.close()

@@ -1,6 +1,7 @@
 /* optviz player: draws a scene's runs over the renderer's own background, step by step, with the axes'
    data-to-pixel transform; controls, keyboard, hover readout and a small API for embedders
-   (window.optvizPlayer: play, pause, seek, state; an "optviz:step" event after each change of step).
+   (window.optvizPlayer: play, pause, seek, state; an "optviz:step" event after each change of step; the same
+   through postMessage for a page of another origin).
    The page stores it deflated; boot.js inflates and runs it. Its canvas, legend and controls stay hidden
    until it has read its data. */
 (function () {
@@ -32,6 +33,7 @@
   var runs = [];
   var visible = entries.map(function () { return true; });
   var step = 0, playing = false, speed = 1, clock = null, tipRun = null;
+  var listeners = [];     // [window, origin] of the pages that asked for every step by message
 
   // --- numbers: base64 -> inflate -> byte planes -> numbers (see html.py: XOR-ed floats, fixed-point) ------
 
@@ -350,6 +352,26 @@
     step = k;
     show();
     window.dispatchEvent(new CustomEvent("optviz:step", { detail: { step: step } }));
+    listeners.forEach(function (l) { tell(l[0], l[1], "step"); });
+  }
+
+  // The same API for a page of another origin, which cannot reach window.optvizPlayer: messages
+  // {optviz: "play" | "pause" | "seek" (with step) | "state" | "listen"} are answered with {optviz: "state", state};
+  // "listen" also sends {optviz: "step", state} after each change of step (to each window that asked).
+  function tell(target, origin, kind) {
+    target.postMessage({ optviz: kind, state: state() }, /^https?:/.test(origin) ? origin : "*");
+  }
+
+  function onMessage(e) {
+    var m = e.data, command = m && typeof m === "object" ? m.optviz : null;
+    if (!e.source || ["play", "pause", "seek", "state", "listen"].indexOf(command) < 0) return;
+    if (command === "play") play();
+    if (command === "pause") pause();
+    if (command === "seek") seek(m.step);
+    if (command === "listen" && !listeners.some(function (l) { return l[0] === e.source; })) {
+      listeners.push([e.source, e.origin]);
+    }
+    tell(e.source, e.origin, "state");
   }
 
   function frameIndex(k) {
@@ -596,7 +618,9 @@
     step = still ? steps : 0;
     show();
     window.optvizPlayer = { play: play, pause: pause, seek: seek, state: state };
+    window.addEventListener("message", onMessage);
     window.dispatchEvent(new CustomEvent("optviz:ready"));
+    if (window.parent !== window) window.parent.postMessage({ optviz: "ready", state: state() }, "*");
     if (!still) play();
   }
 
