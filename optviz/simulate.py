@@ -8,6 +8,8 @@ import numpy as np
 
 from .errors import SceneError
 from .maths.optimizers import OPTIMIZERS, Optimizer, build_optimizer
+from .maths.optimizers._exact import fma_all
+from .maths.optimizers.base import steps_of
 from .maths.schedules import lr_sequence, momentum_sequence
 from .maths.torch_bridge import is_dotted
 from .networks.spec import is_network
@@ -285,19 +287,19 @@ def _advance(batches: list[_Batch], grad, starts: np.ndarray, steps: int, xlim, 
     points[0] = starts
     params = points[0]
     states = [b.optimizer.init(params[b.rows]) for b in batches]
-    plan = [(b.optimizer.update, _per_step(b), b.rows, _cycled_per_step(b)) for b in batches]
+    plan = [(steps_of(b.optimizer), _per_step(b), b.rows, _cycled_per_step(b)) for b in batches]
     diverged = np.full(runs, -1)
     checked = 0                 # points[1:checked + 1] have been looked at
     with np.errstate(all="ignore"):
         for k in range(steps):
             g = grad(params)
             now = points[k + 1]
-            for j, (update, lrs, rows, cycled) in enumerate(plan):
-                if cycled:
-                    now[rows], states[j] = update(g[rows], states[j], params[rows], lrs[k],
-                                                  **{key: value[k] for key, value in cycled.items()})
-                else:
-                    now[rows], states[j] = update(g[rows], states[j], params[rows], lrs[k])
+            updates = [update(g[rows], states[j], params[rows], lrs[k],
+                              **{key: value[k] for key, value in cycled.items()}) if cycled
+                       else update(g[rows], states[j], params[rows], lrs[k])
+                       for j, (update, lrs, rows, cycled) in enumerate(plan)]
+            for j, (new, state) in enumerate(_together(updates)):
+                now[plan[j][2]], states[j] = new, state
             params = now
             if (k + 1) % CHUNK == 0 or k + 1 == steps:
                 checked = _mark(diverged, points, checked, k + 1, centre, reach)
@@ -309,6 +311,29 @@ def _advance(batches: list[_Batch], grad, starts: np.ndarray, steps: int, xlim, 
     if progress is not None:
         progress(steps, steps)
     return points, diverged
+
+
+def _together(updates: list) -> list:
+    """Run the batches' updates (generators, see ``optimizers._exact``) side by side, answering the fused
+    multiply-adds they ask for at the same point in one call: a batch's update costs mostly calls, not numbers.
+    Returns each update's result, in order."""
+    results = [None] * len(updates)
+    asking = []
+    for j, update in enumerate(updates):
+        try:
+            asking.append((j, next(update)))
+        except StopIteration as done:
+            results[j] = done.value
+    while asking:
+        answers = fma_all([request for _, request in asking])
+        still = []
+        for (j, _), answer in zip(asking, answers):
+            try:
+                still.append((j, updates[j].send(answer)))
+            except StopIteration as done:
+                results[j] = done.value
+        asking = still
+    return results
 
 
 #: Per-run lrs are spread over both coordinates up front when they take at most this many bytes.

@@ -203,11 +203,11 @@ def test_torch_kernels_round_as_optviz_assumes():
     for i in range(0, 2000, 2):  # parameters are (2,) tensors, as in the golden runs
         s = slice(i, i + 2)
         ta, tb, tc = (x[s] for x in t)
-        assert np.array_equal(ta.add(tb, alpha=0.7).numpy(), exact.add(a[s], b[s], 0.7))
-        assert np.array_equal(ta.addcmul(tb, tc, value=0.3).numpy(), exact.addcmul(a[s], b[s], c[s], 0.3))
-        assert np.array_equal(ta.lerp(tb, 0.1).numpy(), exact.lerp(a[s], b[s], 0.1))
-        assert np.array_equal(ta.lerp(tb, 0.7).numpy(), exact.lerp(a[s], b[s], 0.7))
-        assert np.array_equal(ta.addcdiv(tb, tc, value=-0.3).numpy(), exact.descend(a[s], 0.3, b[s], c[s]))
+        assert np.array_equal(ta.add(tb, alpha=0.7).numpy(), exact.drive(exact.add)(a[s], b[s], 0.7))
+        assert np.array_equal(ta.addcmul(tb, tc, value=0.3).numpy(), exact.drive(exact.addcmul)(a[s], b[s], c[s], 0.3))
+        assert np.array_equal(ta.lerp(tb, 0.1).numpy(), exact.drive(exact.lerp)(a[s], b[s], 0.1))
+        assert np.array_equal(ta.lerp(tb, 0.7).numpy(), exact.drive(exact.lerp)(a[s], b[s], 0.7))
+        assert np.array_equal(ta.addcdiv(tb, tc, value=-0.3).numpy(), exact.drive(exact.descend)(a[s], 0.3, b[s], c[s]))
         assert np.array_equal((0.3 / tc).numpy(), 1.0 / c[s] * 0.3)
 
 

@@ -79,6 +79,30 @@ def test_a_batched_run_equals_the_run_alone(family):
     assert at == len(together.runs)
 
 
+def test_every_family_in_one_scene_asks_for_its_multiply_adds_together_and_equals_itself_alone(monkeypatch):
+    """All families advance side by side, their fused multiply-adds answered in one call per round: each run
+    still comes out bit for bit as simulated alone (fma works element by element)."""
+    import importlib
+
+    simulation = importlib.import_module("optviz.simulate")    # the module, not the function the package exports
+    asked = []
+    real = simulation.fma_all
+    monkeypatch.setattr(simulation, "fma_all", lambda requests: asked.append(len(requests)) or real(requests))
+    entries = _labelled([e for family in VARIANTS.values() for e in family])
+    together = simulate(_scene(entries))
+    assert len(_batches(together.scene.runs)) == len({OPTIMIZERS[e["name"]].base or e["name"] for e in entries})
+    assert max(asked) >= 8                                     # at least eight batches answered in one call
+    monkeypatch.setattr(simulation, "fma_all", real)
+    at = 0
+    for entry in entries:
+        for run in simulate(_scene([entry])).runs:
+            mine = together.runs[at]
+            np.testing.assert_array_equal(mine.points, run.points, err_msg=entry["label"])
+            assert mine.diverged_at == run.diverged_at
+            at += 1
+    assert at == len(together.runs)
+
+
 def test_runs_that_diverge_in_a_batch_stop_where_they_would_alone():
     entries = _labelled([{"name": "sgd", "lr": 1e-4}, {"name": "sgd", "lr": 0.05},
                          {"name": "sgd", "lr": 3e-3, "steps": 90}])

@@ -5,10 +5,16 @@ torch's ``add(alpha=)``, ``addcmul`` and ``lerp`` are fused multiply-adds (one r
 about 0.8% of inputs; numpy's is correctly rounded, and we keep it: that is what keeps chaotic runs on torch's
 path for hundreds of steps. The pieces below (moving averages, bias corrections, the descent step) are the
 vocabulary every optimizer module is written in.
+
+An update is written as a generator that yields each fused multiply-add it needs, ``(a, b, c)``, and is sent
+back the result (``yield from fused(a, b, c)``; the pieces below are such generators too): ``drive`` answers them
+one by one, and ``simulate`` answers those of all the optimizers advancing together in one call (``fma_all``),
+since on a few dozen numbers a call costs the same whatever its size. The results are the same bits either way.
 """
 from __future__ import annotations
 
 import math
+import types
 
 import numpy as np
 
@@ -19,18 +25,6 @@ def two_sum(a, b):
     s = a + b
     bb = s - a
     return s, (a - (s - bb)) + (b - bb)
-
-
-def _split(x):
-    """Veltkamp's split of ``x`` into a high and a low half, each exactly multipliable; in Python floats for a
-    scalar (nanoseconds instead of four numpy calls)."""
-    if isinstance(x, (float, int)):
-        t = _SPLIT * x
-        high = t - (t - x)
-        return high, x - high
-    t = _SPLIT * x
-    high = t - (t - x)
-    return high, x - high
 
 
 def _exact_factor(x) -> bool:
@@ -60,8 +54,12 @@ def fma(a, b, c):
     if _exact_factor(b) or _exact_factor(a):
         return a * b + c
     p = a * b
-    ah, al = _split(a)
-    bh, bl = _split(b)
+    t = _SPLIT * a                                  # Veltkamp's split of a and of b, inlined: the hot loop
+    ah = t - (t - a)
+    al = a - ah
+    t = _SPLIT * b
+    bh = t - (t - b)
+    bl = b - bh
     e = ((ah * bh - p) + ah * bl + al * bh) + al * bl
     high = c + p                                    # two_sum(c, p), inlined: this is the hot loop
     t = high - c
@@ -88,21 +86,73 @@ _LOW_50_BITS = (1 << 50) - 1  # the significand bits beyond the leading 3
 sqrt = np.sqrt  # correctly rounded; torch's (MKL's) is 1 ulp low on about 0.8% of inputs
 
 
+def fma_all(requests: list[tuple]) -> list:
+    """``[fma(a, b, c) for a, b, c in requests]`` in one call: the operands laid end to end, each request's
+    broadcast to its own shape. fma works element by element, so every result has the bits its own call gives."""
+    if len(requests) == 1:
+        return [fma(*requests[0])]
+    columns: tuple[list, list, list] = ([], [], [])
+    shapes = []
+    for request in requests:
+        sizes = [x.shape if type(x) is np.ndarray else np.shape(x) for x in request]
+        shape = sizes[0] if sizes[0] == sizes[1] == sizes[2] else np.broadcast_shapes(*sizes)
+        for column, x, size in zip(columns, request, sizes):
+            column.append(x.reshape(-1) if size == shape and type(x) is np.ndarray
+                          else np.broadcast_to(x, shape).reshape(-1))
+        shapes.append(shape)
+    out = fma(np.concatenate(columns[0]), np.concatenate(columns[1]), np.concatenate(columns[2]))
+    results, at = [], 0
+    for shape in shapes:
+        size = math.prod(shape)
+        results.append(out[at:at + size].reshape(shape) if shape else out[at])
+        at += size
+    return results
+
+
+def fused(a, b, c):
+    """``fma(a, b, c)`` inside an update (``yield from``): asked of whoever drives the update, unless a factor
+    makes the product exact (fma's own shortcut), which needs no asking."""
+    if _exact_factor(b) or _exact_factor(a):
+        return a * b + c
+    return (yield a, b, c)
+
+
+def drive(steps):
+    """The plain form of an update written as a generator: each fused multiply-add it asks for, computed at once."""
+
+    def update(*args, **kwargs):
+        asking = steps(*args, **kwargs)
+        try:
+            request = next(asking)
+            while True:
+                request = asking.send(fma(*request))
+        except StopIteration as done:
+            return done.value
+
+    return update
+
+
 def add(x, y, alpha):
     """torch's ``x.add(y, alpha=alpha)``."""
-    return fma(y, alpha, x)
+    if _exact_factor(alpha) or _exact_factor(y):
+        return y * alpha + x
+    return (yield y, alpha, x)
 
 
 def addcmul(x, t1, t2, value):
     """torch's ``x.addcmul(t1, t2, value=value)``: ``fma(value*t1, t2, x)``."""
-    return fma(value * t1, t2, x)
+    a = value * t1
+    if _exact_factor(t2) or _exact_factor(a):
+        return a * t2 + x
+    return (yield a, t2, x)
 
 
 def lerp(start, end, weight):
     """torch's ``start.lerp(end, weight)``, which picks its formula by the size of the weight (per run when
     the weight is a per-run array)."""
     diff = end - start
-    return branch(abs(weight) < 0.5, lambda: fma(weight, diff, start), lambda: fma(weight - 1.0, diff, end))
+    return (yield from branch_fused(abs(weight) < 0.5, lambda: fused(weight, diff, start),
+                                    lambda: fused(weight - 1.0, diff, end)))
 
 
 # --- hyperparameters that differ between runs --------------------------------------------------------------
@@ -123,6 +173,25 @@ def branch(cond, then, otherwise):
     return np.where(cond, then(), otherwise())
 
 
+def branch_fused(cond, then, otherwise):
+    """``branch`` for an update's generator (``yield from``), where a side may ask for fused multiply-adds: a
+    side returns a generator (a piece such as ``add``) or a plain value."""
+    if isinstance(cond, np.ndarray):
+        if not cond.all() and cond.any():
+            chosen = then()
+            if type(chosen) is types.GeneratorType:
+                chosen = yield from chosen
+            other = otherwise()
+            if type(other) is types.GeneratorType:
+                other = yield from other
+            return np.where(cond, chosen, other)
+        cond = cond.all()
+    side = then() if cond else otherwise()
+    if type(side) is types.GeneratorType:
+        side = yield from side
+    return side
+
+
 def some(cond) -> bool:
     """Whether any run takes a branch (``cond`` a Python bool or a per-run array)."""
     return bool(cond.any()) if isinstance(cond, np.ndarray) else bool(cond)
@@ -131,7 +200,10 @@ def some(cond) -> bool:
 def scalar(f, *args):
     """``f(*args)`` in Python floats, as torch computes its step-size scalars; with per-run array arguments,
     once per run (numpy's ``power`` may round differently from Python's ``**``)."""
-    if not any(isinstance(a, np.ndarray) for a in args):
+    for a in args:
+        if isinstance(a, np.ndarray):
+            break
+    else:                       # all Python floats: the common case, without a generator's cost
         return f(*args)
     columns = np.broadcast_arrays(*args)
     values = [f(*(float(v) for v in row)) for row in zip(*(c.ravel() for c in columns))]
@@ -142,16 +214,16 @@ def scalar(f, *args):
 
 def ema(avg, g, decay: float):
     """``decay*avg + (1-decay)*g``, as torch's ``avg.lerp_(g, 1 - decay)``."""
-    return lerp(avg, g, 1.0 - decay)
+    return (yield from lerp(avg, g, 1.0 - decay))
 
 
 def ema_sq(avg, g, decay: float):
     """``decay*avg + (1-decay)*g**2``, as torch's ``avg.mul_(decay).addcmul_(g, g, value=1 - decay)``."""
-    return addcmul(avg * decay, g, g, 1.0 - decay)
+    return (yield from addcmul(avg * decay, g, g, 1.0 - decay))
 
 
 def moments(avg, avg_sq, g, decay, decay_sq):
-    """``(ema(avg, g, decay), ema_sq(avg_sq, g, decay_sq))``, Adam's two moments, in one ``fma`` call: they
+    """``(ema(avg, g, decay), ema_sq(avg_sq, g, decay_sq))``, Adam's two moments, in one fused call: they
     are independent, and on a few runs a call costs the same whatever its size. Each half gets exactly the
     operands its own call would (lerp's formula picked per run), so the results are the same."""
     weight = 1.0 - decay
@@ -164,7 +236,7 @@ def moments(avg, avg_sq, g, decay, decay_sq):
     a[1] = (1.0 - decay_sq) * g
     b[1] = g
     c[1] = avg_sq * decay_sq
-    both = fma(a, b, c)
+    both = yield a, b, c        # arrays of runs: no exact shortcut to look for
     return both[0], both[1]
 
 
@@ -178,6 +250,8 @@ def descend(params, lr, direction, denom=None):
     if isinstance(lr, np.ndarray) and lr.shape != direction.shape:   # per-run (runs, 1): spread it once
         lr = np.repeat(lr, direction.shape[-1], axis=-1)
     if denom is None:
-        return fma(direction, -lr, params)
+        if _exact_factor(lr) or _exact_factor(direction):
+            return direction * -lr + params
+        return (yield direction, -lr, params)
     return params - lr * direction / denom
 

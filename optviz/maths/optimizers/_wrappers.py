@@ -5,24 +5,33 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._exact import add, branch, some
-from .base import Optimizer
+from ._exact import add, branch, branch_fused, some
+from .base import Optimizer, steps_of
 
 
 def _maximizing(opt: Optimizer, maximize) -> Optimizer:
     """Ascend instead: torch negates the gradient before anything else."""
     if not some(maximize):
         return opt
-    return Optimizer(opt.init, lambda g, state, p, lr, **kw: opt.update(branch(maximize, lambda: -g, lambda: g),
-                                                                        state, p, lr, **kw))
+    inner = steps_of(opt)
+
+    def steps(g, state, p, lr, **kw):     # the inner update's own generator: one level less to pass through
+        return inner(branch(maximize, lambda: -g, lambda: g), state, p, lr, **kw)
+
+    return Optimizer.of_steps(opt.init, steps)
 
 
 def _l2_weight_decay(opt: Optimizer, weight_decay) -> Optimizer:
     """``g + weight_decay*theta``: L2 regularisation folded into the gradient."""
     if not some(weight_decay != 0):
         return opt
-    return Optimizer(opt.init, lambda g, state, p, lr, **kw: opt.update(
-        branch(weight_decay != 0, lambda: add(g, p, weight_decay), lambda: g), state, p, lr, **kw))
+    inner = steps_of(opt)
+
+    def steps(g, state, p, lr, **kw):
+        g = yield from branch_fused(weight_decay != 0, lambda: add(g, p, weight_decay), lambda: g)
+        return (yield from inner(g, state, p, lr, **kw))
+
+    return Optimizer.of_steps(opt.init, steps)
 
 
 def _decoupled_weight_decay(opt: Optimizer, weight_decay) -> Optimizer:
@@ -30,8 +39,12 @@ def _decoupled_weight_decay(opt: Optimizer, weight_decay) -> Optimizer:
     Regularization", ICLR 2019)."""
     if not some(weight_decay != 0):
         return opt
-    return Optimizer(opt.init, lambda g, state, p, lr, **kw: opt.update(
-        g, state, branch(weight_decay != 0, lambda: p * (1 - lr * weight_decay), lambda: p), lr, **kw))
+    inner = steps_of(opt)
+
+    def steps(g, state, p, lr, **kw):
+        return inner(g, state, branch(weight_decay != 0, lambda: p * (1 - lr * weight_decay), lambda: p), lr, **kw)
+
+    return Optimizer.of_steps(opt.init, steps)
 
 
 def _weight_decay(opt: Optimizer, weight_decay, decoupled) -> Optimizer:
@@ -44,12 +57,13 @@ def _weight_decay(opt: Optimizer, weight_decay, decoupled) -> Optimizer:
 
 def _float64(opt: Optimizer) -> Optimizer:
     """Accept lists and float32 at the boundary; inside, everything is float64 like the golden torch runs."""
+    inner = steps_of(opt)
 
     def init(params):
         return opt.init(np.asarray(params, dtype=np.float64))
 
-    def update(grads, state, params, lr, **kw):
-        if isinstance(lr, np.ndarray) or not isinstance(lr, float):
+    def steps(grads, state, params, lr, **kw):
+        if type(lr) is not float and not (type(lr) is np.ndarray and lr.ndim == 2 and lr.dtype == np.float64):
             lr = float(lr) if np.ndim(lr) == 0 else np.asarray(lr, dtype=np.float64)
             if np.ndim(lr) == 1:  # one lr per run, given flat: (runs,) would broadcast along the wrong axis
                 lr = lr[:, None]
@@ -57,11 +71,13 @@ def _float64(opt: Optimizer) -> Optimizer:
             grads = np.asarray(grads, dtype=np.float64)
         if not (type(params) is np.ndarray and params.dtype == np.float64):
             params = np.asarray(params, dtype=np.float64)
+        if not kw:
+            return inner(grads, state, params, lr)
         for key, value in kw.items():   # a per-step hyperparameter: a float, or one per run as (runs, 1)
             kw[key] = float(value) if np.ndim(value) == 0 else np.asarray(value, dtype=np.float64).reshape(-1, 1)
-        return opt.update(grads, state, params, lr, **kw)
+        return inner(grads, state, params, lr, **kw)
 
-    return Optimizer(init, update)
+    return Optimizer.of_steps(init, steps)
 
 
 def torch_like(core: Optimizer, weight_decay, maximize, decoupled=False) -> Optimizer:

@@ -26,13 +26,13 @@ def _adagrad(lr_decay: float, initial_accumulator_value: float, eps: float) -> O
     def init(params):
         return AdagradState(np.full_like(params, initial_accumulator_value), 0)
 
-    def update(g, state, p, lr):
+    def steps(g, state, p, lr):
         step = state.step + 1
         clr = lr / (1 + (step - 1) * lr_decay)
-        total = addcmul(state.sum, g, g, 1.0)
-        return descend(p, clr, g, sqrt(total) + eps), AdagradState(total, step)
+        total = yield from addcmul(state.sum, g, g, 1.0)
+        return (yield from descend(p, clr, g, sqrt(total) + eps)), AdagradState(total, step)
 
-    return Optimizer(init, update)
+    return Optimizer.of_steps(init, steps)
 
 
 class AdadeltaState(NamedTuple):
@@ -53,13 +53,13 @@ def _adadelta(rho: float, eps: float) -> Optimizer:
         zeros = np.zeros_like(params)
         return AdadeltaState(zeros, zeros, 0)
 
-    def update(g, state, p, lr):
-        square_avg = ema_sq(state.square_avg, g, rho)
+    def steps(g, state, p, lr):
+        square_avg = yield from ema_sq(state.square_avg, g, rho)
         delta = sqrt(state.acc_delta + eps) / sqrt(square_avg + eps) * g
-        acc_delta = ema_sq(state.acc_delta, delta, rho)
-        return descend(p, lr, delta), AdadeltaState(square_avg, acc_delta, state.step + 1)
+        acc_delta = yield from ema_sq(state.acc_delta, delta, rho)
+        return (yield from descend(p, lr, delta)), AdadeltaState(square_avg, acc_delta, state.step + 1)
 
-    return Optimizer(init, update)
+    return Optimizer.of_steps(init, steps)
 
 
 class AdamaxState(NamedTuple):
@@ -80,14 +80,14 @@ def _adamax(betas: tuple[float, float], eps: float) -> Optimizer:
         zeros = np.zeros_like(params)
         return AdamaxState(zeros, zeros, 0)
 
-    def update(g, state, p, lr, beta1=beta1):
+    def steps(g, state, p, lr, beta1=beta1):
         step = state.step + 1
-        exp_avg = ema(state.exp_avg, g, beta1)
+        exp_avg = yield from ema(state.exp_avg, g, beta1)
         exp_inf = np.maximum(state.exp_inf * beta2, np.abs(g) + eps)
-        p = descend(p, lr / bias_correction(beta1, step), exp_avg, exp_inf)
+        p = yield from descend(p, lr / bias_correction(beta1, step), exp_avg, exp_inf)
         return p, AdamaxState(exp_avg, exp_inf, step)
 
-    return Optimizer(init, update)
+    return Optimizer.of_steps(init, steps)
 
 
 

@@ -38,9 +38,9 @@ def _adam(betas: tuple[float, float], eps: float, amsgrad: bool, eps_inside_sqrt
         zeros = np.zeros_like(params)
         return AdamState(zeros, zeros, zeros, 0)
 
-    def update(g, state, p, lr, beta1=beta1):
+    def steps(g, state, p, lr, beta1=beta1):
         step = state.step + 1
-        exp_avg, exp_avg_sq = moments(state.exp_avg, state.exp_avg_sq, g, beta1, beta2)
+        exp_avg, exp_avg_sq = yield from moments(state.exp_avg, state.exp_avg_sq, g, beta1, beta2)
         bias_correction2 = bias_correction(beta2, step)
         step_size = lr / bias_correction(beta1, step)
         v = exp_avg_sq
@@ -50,10 +50,10 @@ def _adam(betas: tuple[float, float], eps: float, amsgrad: bool, eps_inside_sqrt
             v = branch(amsgrad, lambda: max_exp_avg_sq, lambda: exp_avg_sq)
         denom = branch(eps_inside_sqrt, lambda: sqrt(v / bias_correction2 + eps),
                        lambda: sqrt(v) / scalar(lambda b: b**0.5, bias_correction2) + eps)
-        p = descend(p, step_size, exp_avg, denom)
+        p = yield from descend(p, step_size, exp_avg, denom)
         return p, AdamState(exp_avg, exp_avg_sq, max_exp_avg_sq, step)
 
-    return Optimizer(init, update)
+    return Optimizer.of_steps(init, steps)
 
 
 class NAdamState(NamedTuple):
@@ -78,20 +78,20 @@ def _nadam(betas: tuple[float, float], eps: float, momentum_decay: float) -> Opt
         zeros = np.zeros_like(params)
         return NAdamState(zeros, zeros, 1.0, 0)
 
-    def update(g, state, p, lr, beta1=beta1):
+    def steps(g, state, p, lr, beta1=beta1):
         step = state.step + 1
         bias_correction2 = bias_correction(beta2, step)
         mu = beta1 * (1.0 - 0.5 * scalar(lambda d: 0.96 ** (step * d), momentum_decay))
         mu_next = beta1 * (1.0 - 0.5 * scalar(lambda d: 0.96 ** ((step + 1) * d), momentum_decay))
         mu_product = state.mu_product * mu
         mu_product_next = mu_product * mu_next
-        exp_avg, exp_avg_sq = moments(state.exp_avg, state.exp_avg_sq, g, beta1, beta2)
+        exp_avg, exp_avg_sq = yield from moments(state.exp_avg, state.exp_avg_sq, g, beta1, beta2)
         denom = sqrt(exp_avg_sq / bias_correction2) + eps
-        p = descend(p, lr * (1.0 - mu) / (1.0 - mu_product), g, denom)
-        p = descend(p, lr * mu_next / (1.0 - mu_product_next), exp_avg, denom)
+        p = yield from descend(p, lr * (1.0 - mu) / (1.0 - mu_product), g, denom)
+        p = yield from descend(p, lr * mu_next / (1.0 - mu_product_next), exp_avg, denom)
         return p, NAdamState(exp_avg, exp_avg_sq, mu_product, step)
 
-    return Optimizer(init, update)
+    return Optimizer.of_steps(init, steps)
 
 
 class RAdamState(NamedTuple):
@@ -118,9 +118,9 @@ def _radam(betas: tuple[float, float], eps: float) -> Optimizer:
         zeros = np.zeros_like(params)
         return RAdamState(zeros, zeros, 0)
 
-    def update(g, state, p, lr, beta1=beta1):
+    def steps(g, state, p, lr, beta1=beta1):
         step = state.step + 1
-        exp_avg, exp_avg_sq = moments(state.exp_avg, state.exp_avg_sq, g, beta1, beta2)
+        exp_avg, exp_avg_sq = yield from moments(state.exp_avg, state.exp_avg_sq, g, beta1, beta2)
         bias_correction2 = bias_correction(beta2, step)
         plain = exp_avg / bias_correction(beta1, step) * lr
         rho_t = rho_inf - 2 * step * scalar(lambda b: b**step, beta2) / bias_correction2
@@ -133,9 +133,9 @@ def _radam(betas: tuple[float, float], eps: float) -> Optimizer:
             return plain * adaptive_lr * rect
 
         direction = branch(rho_t > 5.0, rectified, lambda: plain)
-        return descend(p, 1.0, direction), RAdamState(exp_avg, exp_avg_sq, step)
+        return (yield from descend(p, 1.0, direction)), RAdamState(exp_avg, exp_avg_sq, step)
 
-    return Optimizer(init, update)
+    return Optimizer.of_steps(init, steps)
 
 
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, replace
+from collections.abc import Generator
 from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
 from ...fields import Field, did_you_mean
+from ._exact import drive
 
 #: A hyperparameter is a field of an optimizer entry: type, default, range and help in one record.
 Hyper = Field
@@ -32,6 +34,26 @@ class Optimizer(NamedTuple):
 
     init: Callable[[Any], Any]
     update: Callable[[Any, Any, Any, Any], tuple[Any, Any]]
+    #: The same update as a generator that yields its fused multiply-adds (see ``_exact``), for ``simulate``
+    #: to answer those of several optimizers at once; None for a rule that needs none.
+    steps: Callable[..., Generator] | None = None
+
+    @classmethod
+    def of_steps(cls, init, steps) -> Optimizer:
+        """An optimizer written as such a generator; its plain ``update`` answers each request at once."""
+        return cls(init, drive(steps), steps)
+
+
+def steps_of(opt: Optimizer) -> Callable[..., Generator]:
+    """``opt``'s update as a generator, also for a rule written plainly (it asks for nothing)."""
+    if opt.steps is not None:
+        return opt.steps
+
+    def steps(*args, **kwargs):
+        return opt.update(*args, **kwargs)
+        yield   # never reached: makes this a generator
+
+    return steps
 
 
 @dataclass(frozen=True)

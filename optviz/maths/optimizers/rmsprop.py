@@ -5,7 +5,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._exact import addcmul, branch, descend, ema, ema_sq, some, sqrt
+from ._exact import addcmul, branch, branch_fused, descend, ema, ema_sq, some, sqrt
 from ._wrappers import torch_like
 from .base import EPS_INSIDE_SQRT, MAXIMIZE, Hyper, Optimizer, OptimizerSpec, eps_hyper, lr_hyper, register, weight_decay_hyper
 
@@ -35,22 +35,23 @@ def _rmsprop(alpha: float, eps: float, momentum: float, centered: bool, eps_insi
         zeros = np.zeros_like(params)
         return RMSpropState(zeros, zeros, zeros, 0)
 
-    def update(g, state, p, lr, momentum=momentum):
-        square_avg = ema_sq(state.square_avg, g, alpha)
+    def steps(g, state, p, lr, momentum=momentum):
+        square_avg = yield from ema_sq(state.square_avg, g, alpha)
         grad_avg = state.grad_avg
         var = square_avg
         if some(centered):
-            grad_avg = ema(grad_avg, g, alpha)
-            var = branch(centered, lambda: addcmul(square_avg, grad_avg, grad_avg, -1.0), lambda: var)
+            grad_avg = yield from ema(grad_avg, g, alpha)
+            var = yield from branch_fused(centered, lambda: addcmul(square_avg, grad_avg, grad_avg, -1.0),
+                                          lambda: var)
         avg = branch(eps_inside_sqrt, lambda: sqrt(var + eps), lambda: sqrt(var) + eps)
         buf = state.momentum_buffer
         with_momentum = momentum > 0
         if some(with_momentum):
             buf = buf * momentum + g / avg
-        p = branch(with_momentum, lambda: descend(p, lr, buf), lambda: descend(p, lr, g, avg))
+        p = yield from branch_fused(with_momentum, lambda: descend(p, lr, buf), lambda: descend(p, lr, g, avg))
         return p, RMSpropState(square_avg, grad_avg, buf, state.step + 1)
 
-    return Optimizer(init, update)
+    return Optimizer.of_steps(init, steps)
 
 
 

@@ -5,7 +5,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._exact import add, branch, descend, some
+from ._exact import add, branch_fused, descend, some
 from ._wrappers import torch_like
 from .base import MAXIMIZE, Hyper, Optimizer, OptimizerSpec, Rule, alias, lr_hyper, register, weight_decay_hyper
 
@@ -31,16 +31,16 @@ def _sgd(momentum: float, dampening: float, nesterov: bool) -> Optimizer:
     def init(params):
         return SGDState(np.zeros_like(params), 0)
 
-    def update(g, state, p, lr, momentum=momentum):
+    def steps(g, state, p, lr, momentum=momentum):
         buf = state.momentum_buffer
         uses_momentum = momentum != 0
         if some(uses_momentum):
-            buf = g.copy() if state.step == 0 else add(buf * momentum, g, 1 - dampening)
-            g = branch(uses_momentum, lambda: branch(nesterov, lambda: add(g, buf, momentum), lambda: buf),
-                       lambda: g)
-        return descend(p, lr, g), SGDState(buf, state.step + 1)
+            buf = g.copy() if state.step == 0 else (yield from add(buf * momentum, g, 1 - dampening))
+            g = yield from branch_fused(
+                uses_momentum, lambda: branch_fused(nesterov, lambda: add(g, buf, momentum), lambda: buf), lambda: g)
+        return (yield from descend(p, lr, g)), SGDState(buf, state.step + 1)
 
-    return Optimizer(init, update)
+    return Optimizer.of_steps(init, steps)
 
 
 
