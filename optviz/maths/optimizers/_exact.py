@@ -229,7 +229,7 @@ def moments(avg, avg_sq, g, decay, decay_sq):
     weight = 1.0 - decay
     diff = g - avg
     small = abs(weight) < 0.5
-    a, b, c = (np.empty((2, *np.shape(g))) for _ in range(3))
+    a, b, c = np.empty((3, 2, *np.shape(g)))
     a[0] = branch(small, lambda: weight, lambda: weight - 1.0)
     b[0] = diff
     c[0] = branch(small, lambda: avg, lambda: g)
