@@ -1,6 +1,7 @@
 """What an optimizer is to optviz, and the one registry of them.
 
-An optimizer is a pair of pure functions over ``(runs, 2)`` arrays (``Optimizer``); a registry entry
+An optimizer is a pair of pure functions over ``(runs, 2)`` arrays (``Optimizer``; its update usually written as a
+generator that yields its fused multiply-adds, see ``_exact``); a registry entry
 (``OptimizerSpec``) says what it is called, what torch calls it, its update rule in one line, its
 hyperparameters (``Hyper``, the scene format's ``Field``) and how to build it. Each family module registers its
 entries with ``register``; the package's ``__init__`` imports the families in the order the README lists them.
