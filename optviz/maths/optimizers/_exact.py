@@ -134,17 +134,12 @@ def drive(steps):
 
 def add(x, y, alpha):
     """torch's ``x.add(y, alpha=alpha)``."""
-    if _exact_factor(alpha) or _exact_factor(y):
-        return y * alpha + x
-    return (yield y, alpha, x)
+    return (yield from fused(y, alpha, x))
 
 
 def addcmul(x, t1, t2, value):
     """torch's ``x.addcmul(t1, t2, value=value)``: ``fma(value*t1, t2, x)``."""
-    a = value * t1
-    if _exact_factor(t2) or _exact_factor(a):
-        return a * t2 + x
-    return (yield a, t2, x)
+    return (yield from fused(value * t1, t2, x))
 
 
 def lerp(start, end, weight):
@@ -250,8 +245,6 @@ def descend(params, lr, direction, denom=None):
     if isinstance(lr, np.ndarray) and lr.shape != direction.shape:   # per-run (runs, 1): spread it once
         lr = np.repeat(lr, direction.shape[-1], axis=-1)
     if denom is None:
-        if _exact_factor(lr) or _exact_factor(direction):
-            return direction * -lr + params
-        return (yield direction, -lr, params)
+        return (yield from fused(direction, -lr, params))
     return params - lr * direction / denom
 
