@@ -21,12 +21,6 @@ import numpy as np
 _SPLIT = 134217729.0  # 2**27 + 1: Veltkamp's constant for splitting a double into two 26-bit halves
 
 
-def two_sum(a, b):
-    s = a + b
-    bb = s - a
-    return s, (a - (s - bb)) + (b - bb)
-
-
 def _exact_factor(x) -> bool:
     """Whether multiplying any double by ``x`` is exact (or overflows, which fma's fallback handles alike):
     a scalar 0 or plus-minus a power of two no smaller than 1 (a smaller one could round a subnormal product)."""
