@@ -55,12 +55,12 @@ def fma(a, b, c):
     bh = t - (t - b)
     bl = b - bh
     e = ((ah * bh - p) + ah * bl + al * bh) + al * bl
-    high = c + p                                    # two_sum(c, p), inlined: this is the hot loop
+    high = c + p                                    # Knuth's two-sum of c and p, inlined: the hot loop
     t = high - c
     low = (c - (high - t)) + (p - t)
     v = low + e
     if ((v * _UNSUBNORMAL).view(np.int64) & _LOW_50_BITS == 0).any():
-        t = v - low                                 # two_sum(low, e) ...
+        t = v - low                                 # two-sum of low and e ...
         w = (low - (v - t)) + (e - t)
         # ... rounded to odd: where inexact (w != 0) and v's last bit is 0, step one ulp towards w, which on
         # v's bits is -1 when w has the opposite sign, else +1; ((bits - opposite) | 1) does both
