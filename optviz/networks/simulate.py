@@ -20,10 +20,10 @@ import numpy as np
 
 from ..scenes.record import Scene, entries
 from ..simulate import Run, Trajectories, lr_schedule
-from .model import Model, initial_weights, one_thread
+from .model import Model, one_thread
 from .plane import Plane, pca_plane, plane_objective, random_plane
 from .spec import origin_run
-from .train import init_seed, train
+from .train import train
 
 #: Snapshots per run for the plane (evenly spaced steps, the first and last included; a two-direction PCA
 #: needs no more), fewer when the runs are many or the network large: at most SNAPSHOT_FLOATS floats (128 MB).
@@ -144,8 +144,7 @@ def _plane(net, specs, snapshots: dict, latest: np.ndarray) -> Plane:
     label = specs[o].group or specs[o].sweep or specs[o].label
     stacked = np.array([snapshots[key] for key in sorted(snapshots)])
     if net.plane.directions == "pca":
-        start = initial_weights(net, [init_seed(specs[o], net)])[0]
-        return pca_plane(stacked, origin, label, start)
+        return pca_plane(stacked, origin, label, snapshots[(o, 0)])   # step 0 is always kept: the start
     return random_plane(net, net.plane.directions, net.plane.seed, stacked, origin, label)
 
 
