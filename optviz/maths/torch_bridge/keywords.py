@@ -47,9 +47,14 @@ def torch_value(value: Any) -> Any:
     return value
 
 
-def lr_default(cls: type) -> Any:
-    p = keywords(cls).get("lr")
+def keyword_default(cls: type, key: str) -> Any:
+    """The constructor's default for ``key``; None where it has no such keyword or no default."""
+    p = keywords(cls).get(key)
     return None if p is None or p.default is p.empty else p.default
+
+
+def lr_default(cls: type) -> Any:
+    return keyword_default(cls, "lr")
 
 
 def mode(cls: type) -> str:
@@ -77,13 +82,7 @@ def evaluations(cls: type, kwargs: dict) -> int:
         return GRAPH_EVALUATIONS
     if how == "plain":
         return 1
-    known = keywords(cls)
-
-    def given(key: str) -> Any:
-        p = known.get(key)
-        return kwargs.get(key, None if p is None or p.default is p.empty else p.default)
-
-    most, iterations = given("max_eval"), given("max_iter")
+    most, iterations = (kwargs.get(key, keyword_default(cls, key)) for key in ("max_eval", "max_iter"))
     if isinstance(most, int) and not isinstance(most, bool):
         return max(1, most)
     if isinstance(iterations, int) and not isinstance(iterations, bool):

@@ -46,7 +46,7 @@ import torch
 
 from ..functions import Objective
 from .evaluate import torch_function
-from .keywords import keywords, torch_value
+from .keywords import lr_default, torch_value
 from .keywords import mode as step_mode
 from .names import resolve
 
@@ -176,10 +176,10 @@ def couples(cls: type, kwargs: dict, lrs: Any = ()) -> bool:
     """Whether runs in one optimizer (a group each) move differently from each run alone, probed at the class's
     default lr and at the smallest and largest of ``lrs`` (coupling may only show where the lr lets estimated step
     sizes grow); an inconclusive probe (an error, a non-finite point) counts as coupling."""
-    default = keywords(cls).get("lr")
+    default = lr_default(cls)           # None where the class has no lr keyword or no default for it
     probe = {float(v) for v in np.asarray(lrs, dtype=np.float64).ravel()[[0, -1]]} if np.size(lrs) else set()
-    probe = sorted(probe | {1e-3} | ({float(default.default)} if isinstance(default.default, (int, float))
-                                     and not isinstance(default.default, bool) else set()))
+    probe = sorted(probe | {1e-3} | ({float(default)} if isinstance(default, (int, float))
+                                     and not isinstance(default, bool) else set()))
     try:
         key = (cls, tuple(sorted(kwargs.items())))
         hash(key)
