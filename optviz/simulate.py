@@ -63,8 +63,9 @@ def simulate(scene: Scene, progress: Callable[[int, int], None] | None = None) -
         from .networks.simulate import simulate_network  # lazy: it imports torch, and this module's Run
         return simulate_network(scene, progress)
     runs: list[Run | None] = [None] * len(scene.runs)
-    bridged = [members for members in entries(scene.runs) if is_dotted(scene.runs[members[0]].optimizer)]
-    parts = len(bridged) + (len(bridged) < len(entries(scene.runs)))
+    every = entries(scene.runs)
+    bridged = [members for members in every if is_dotted(scene.runs[members[0]].optimizer)]
+    parts = len(bridged) + (len(bridged) < len(every))
     unit = max(spec.steps for spec in scene.runs)
     for part, members in enumerate(bridged):
         group = [scene.runs[i] for i in members]
@@ -72,8 +73,9 @@ def simulate(scene: Scene, progress: Callable[[int, int], None] | None = None) -
             runs[i] = run
     if all(run is not None for run in runs):
         return Trajectories(scene=scene, runs=tuple(runs))
-    grouped = [[[scene.runs[i] for i in members] for members in batch] for batch in _batches(scene.runs)]
-    order = [i for batch in _batches(scene.runs) for members in batch for i in members]
+    built_in = _batches(scene.runs)
+    grouped = [[[scene.runs[i] for i in members] for members in batch] for batch in built_in]
+    order = [i for batch in built_in for members in batch for i in members]
     groups = [group for batch in grouped for group in batch]
     specs = [spec for group in groups for spec in group]
     steps = max(spec.steps for spec in specs)
@@ -113,14 +115,13 @@ def lr_schedule(spec: RunSpec, lr: float | None = None) -> np.ndarray:
     return lr_sequence(spec.schedule["name"], float(lr), spec.steps, **kwargs)
 
 
-def momentum_schedule(spec: RunSpec, lr: float | None = None) -> dict[str, np.ndarray]:
+def momentum_schedule(spec: RunSpec) -> dict[str, np.ndarray]:
     """What a momentum-cycling schedule (OneCycleLR, CyclicLR) sets at each step, as the ``update`` keyword
     of the run's optimizer: ``{"momentum": (steps,)}`` or ``{"beta1": (steps,)}``; ``{}`` when nothing is cycled."""
     if spec.schedule is None:
         return {}
-    lr = spec.lr if lr is None else lr
     kwargs = {k: v for k, v in spec.schedule.items() if k != "name"}
-    values = momentum_sequence(spec.schedule["name"], float(lr), spec.steps, **kwargs)
+    values = momentum_sequence(spec.schedule["name"], float(spec.lr), spec.steps, **kwargs)
     if values is None:
         return {}
     return {OPTIMIZERS[spec.optimizer].cycled: values}
@@ -129,14 +130,15 @@ def momentum_schedule(spec: RunSpec, lr: float | None = None) -> dict[str, np.nd
 def _cycled(groups: list[list[RunSpec]], steps: int) -> dict[str, np.ndarray]:
     """The per-step keyword of a batch whose entries cycle momentum: each run's sequence, or for a run that does
     not, the value it was built with; (steps,) when every run has the same, else (steps, runs)."""
-    if not any(momentum_schedule(group[0]) for group in groups):
+    cycles = [momentum_schedule(group[0]) for group in groups]
+    if not any(cycles):
         return {}
     key = OPTIMIZERS[groups[0][0].optimizer].cycled
     columns = []
-    for group in groups:
+    for group, cycle in zip(groups, cycles):
         spec = group[0]
         built = spec.hyperparameters["betas"][0] if key == "beta1" else spec.hyperparameters[key]
-        sequence = momentum_schedule(spec).get(key, np.full(spec.steps, float(built)))
+        sequence = cycle.get(key, np.full(spec.steps, float(built)))
         columns += [np.pad(sequence, (0, steps - spec.steps), mode="edge")] * len(group)
     if all(np.array_equal(c, columns[0]) for c in columns):
         return {key: columns[0]}
