@@ -172,9 +172,8 @@ def bfgs(objective, c1: float = 1e-4, shrink: float = 0.5, max_backtracks: int =
             ok = objective.value(trial.T) <= f0[pending] + armijo * t[pending] * slope[pending]
             accepted[pending[ok]] = True
             pending = pending[~ok]
-            if j < limit:
-                again = pending if not isinstance(max_backtracks, np.ndarray) else pending[max_backtracks[pending] > j]
-                t[again] *= shrink if not isinstance(shrink, np.ndarray) else shrink[again]
+            if j < limit:       # a run out of rejections leaves ``pending`` next pass; its t is never read
+                t[pending] *= shrink if not isinstance(shrink, np.ndarray) else shrink[pending]
         new_p = np.where(accepted[:, None], p + t[:, None] * d, p)
         failed = finite & ~accepted
         H, fresh = np.where(failed[:, None, None], eye, H), fresh | failed
