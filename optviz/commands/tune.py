@@ -42,6 +42,7 @@ import yaml
 from .._version import __version__
 from ..api import scene_output
 from ..atomic import writable_target, write_bytes_atomic
+from ..draw import look
 from ..errors import SceneError
 from ..scenes import budget
 from ..scenes.load import load, scene_from_data
@@ -325,15 +326,9 @@ def _final_loss(scene: Scene) -> Reduce:
     return reduce
 
 
-def _inside(scene: Scene, points: np.ndarray) -> np.ndarray:
-    (x0, x1), (y0, y1) = scene.xlim, scene.ylim
-    with np.errstate(invalid="ignore"):
-        return (points[..., 0] >= x0) & (points[..., 0] <= x1) & (points[..., 1] >= y0) & (points[..., 1] <= y1)
-
-
 def _leaves(scene: Scene, points: np.ndarray) -> np.ndarray:
     """Per run: it starts inside the view and some later point is outside (points: (n+1, ...) -> (...))."""
-    inside = _inside(scene, points)
+    inside = look.inside(points, scene.xlim, scene.ylim)
     return inside[0] & ~inside[1:].all(axis=0)
 
 
