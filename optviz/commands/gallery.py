@@ -24,12 +24,12 @@ from .. import api
 from .. import _version
 from ..atomic import writable_target, write_bytes_atomic
 from ..draw.writers import WRITERS
-from ..errors import MissingDependency, SceneError, SceneErrors, problems_of
+from ..errors import MissingDependency, SceneError, problems_of
 from ..maths.torch_bridge import load_plugins
 from ..scenes.load import load
 from ..scenes.record import Scene
 from ..scenes.source import decode, parse_yaml, read_bytes
-from .parallel import ScenesFailed, outcomes, raise_failures, worker_pool
+from .parallel import outcomes, raise_failures, worker_pool
 
 MANIFEST = ".gallery.json"
 INDEX = "index.html"
@@ -163,7 +163,7 @@ def _entries(scene_dir: Path, out: Path, limits: bool = True) -> tuple[list[_Ent
             problems.append(SceneError(f"cannot read: {exc.strerror or exc}", file=str(path)))
             continue
         except Exception as exc:  # a bug, in one scene: the others are still checked
-            broken.append(f"internal error: {path}: {type(exc).__name__}: {exc}")
+            broken.append((str(path), exc))
             continue
         folder = path.parent.relative_to(root).as_posix()
         loaded.append((path, scene, text, hashlib.sha256(raw).hexdigest(), mtime_ns, "" if folder == "." else folder,
@@ -179,10 +179,7 @@ def _entries(scene_dir: Path, out: Path, limits: bool = True) -> tuple[list[_Ent
                     writable_target(made)
             except SceneError as exc:
                 problems.extend(problems_of(exc))
-    if broken:
-        raise ScenesFailed([f"error: {line}" for p in problems for line in str(p).splitlines()] + broken)
-    if problems:
-        raise SceneErrors(problems)
+    raise_failures([(p.file, p) for p in problems] + broken)
     return entries, notes
 
 
