@@ -122,14 +122,19 @@ class Animator:
                         self._rebuild(lo[before[i]:drawn[i]].min(axis=0), hi[before[i]:drawn[i]].max(axis=0),
                                       drawn)
                     self._draw_panels(layer.track, before[i], drawn[i])
-            laid = self.dirty
+            laid = self._covering(self.dirty)
             for rows, cols in map(_slices, laid):
                 trails[rows, cols] = now[rows, cols]
             self.dirty, self.pasted = [], []
             self._draw_top(int(k))
-            boxes = [self.whole] if fresh else top + laid + self.dirty + self.pasted
-            top = self.dirty
+            boxes = [self.whole] if fresh else self._covering(top + laid + self.dirty + self.pasted)
+            top = self._covering(self.dirty)
             yield now, boxes
+
+    def _covering(self, boxes: list[Box]) -> list[Box]:
+        """``boxes``, or only the whole picture once it is among them: every box is copied between the layers
+        and handed to the writer, and a panel marks the whole picture once per line it draws."""
+        return [self.whole] if self.whole in boxes else boxes
 
     def still(self, k: int) -> np.ndarray:
         """One frame drawn from scratch (whole paths): for a PNG and for sampling the GIF palette."""
