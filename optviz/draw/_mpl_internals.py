@@ -101,11 +101,6 @@ class PlainPaths:
         return path
 
 
-def polyline(vertices: np.ndarray) -> Path:
-    """A Path of plain vertices without ``Path.__init__``'s checks (a frame makes one per run)."""
-    return Path._fast_from_codes_and_verts(vertices, None)
-
-
 def draw_collection(renderer, gc, paths, edgecolors, linewidth: float, facecolors=(), transforms=(), offsets=()):
     """Many paths (each with its own colours) in one renderer call: what ``Collection.draw`` ends in, without
     its per-call bookkeeping (colour parsing, transforms, a probe call), which costs more than the drawing.

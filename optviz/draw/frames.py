@@ -36,7 +36,7 @@ from matplotlib.markers import MarkerStyle
 from matplotlib.path import Path
 from matplotlib.transforms import Bbox
 
-from ._mpl_internals import PIXELS, PlainPaths, Stamp, clip_box, draw_collection, pen, polyline, text_areas
+from ._mpl_internals import PIXELS, PlainPaths, Stamp, clip_box, draw_collection, pen, text_areas
 from .figure import Picture, Swarm, Track
 
 Box = tuple[int, int, int, int]     # (row0, row1, col0, col1) of the image, rows from the top
@@ -358,7 +358,7 @@ class _Crowd:
         pieces, colors = [], []
         for n, i in enumerate(self.members):
             if drawn[i] > before[i]:
-                pieces.append(polyline(layers[i].pixels[before[i]:drawn[i] + 1]))
+                pieces.append(self.anim.plain_path(layers[i].pixels[before[i]:drawn[i] + 1]))
                 colors.append(self.colors[n])
         if pieces:
             draw_collection(self.anim.renderer, self.pen, pieces, colors, self.width)
