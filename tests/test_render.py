@@ -552,3 +552,18 @@ def test_a_sweeps_legend_row_counts_its_diverged_runs_as_they_diverge():
     assert pic.changes(row)
     assert "diverged" not in pic.labels(0)[0] and "diverged" not in pic.labels(first - 1)[0]
     assert pic.labels(first)[0].endswith("1 diverged") and pic.labels(None) == pic.labels(pic.steps)
+
+
+def test_the_legend_has_room_for_a_divergence_told_after_the_last_kept_point():
+    """A run whose first step flies to infinity keeps only its start (its last point was not finite), so its
+    divergence is told at a step past that point: the legend must still be wide enough for that text."""
+    traj = optviz.simulate(optviz.scene(function="rosenbrock", steps=30, optimizers=[
+        {"name": "sgd", "lr": 1e308, "label": "SGD"}, {"name": "adam", "lr": 0.05, "label": "Adam"}]))
+    assert len(traj.runs[0].points) == 1 and traj.runs[0].diverged_at == 1
+    pic = figure.build(traj)
+    renderer = pic.canvas.get_renderer()
+    list(Animator(pic).frames(range(31)))
+    assert "diverged at step 1" in pic.legend.get_texts()[0].get_text()
+    frame = pic.legend.get_frame().get_window_extent(renderer)
+    for text in pic.legend.get_texts():
+        assert text.get_window_extent(renderer).x1 <= frame.x1

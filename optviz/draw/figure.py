@@ -172,6 +172,13 @@ def run_colors(traj: Trajectories) -> list[str]:
     return [to_hex(c) for c in look.run_colors([r.spec for r in traj.runs], traj.scene.palette, along)]
 
 
+def told_steps(row: Track | Swarm | Group) -> list[int]:
+    """The steps from which a legend row's text reads differently, its lr aside: 0 and each of its runs'
+    divergence (which can lie past the run's last kept point, when the point it flew to was not finite)."""
+    tracks = [row] if isinstance(row, Track) else row.tracks
+    return sorted({0} | {t.run.diverged_at for t in tracks if t.run.diverged_at is not None})
+
+
 def entry_label(entry: Track | Swarm | Group, k: int | None = None, show_lr: bool = True,
                 lr: float | str | None = None) -> str:
     """An entry's legend text at step ``k`` (None: after the last): a scheduled lr shows the value that made the
@@ -414,7 +421,10 @@ def _reserve_widths(pic: Picture) -> None:
             continue
         first = text.get_text()
         width = 0.0
-        for version in dict.fromkeys(entry_label(entry, k, pic.show_lr) for k in range(entry.last + 1)):
+        steps = told_steps(entry)
+        if entry.lrs is not None:       # a scheduled lr: the text may change at every step
+            steps = sorted(set(steps) | set(range(entry.last + 1)))
+        for version in dict.fromkeys(entry_label(entry, k, pic.show_lr) for k in steps):
             text.set_text(version)
             width = max(width, area.get_bbox(renderer).width)
         text.set_text(first)

@@ -207,7 +207,7 @@ def page(traj, pic, anim) -> str:
 def scene_data(traj, pic, anim) -> dict:
     """What the player needs, as plain JSON: sizes, transforms, clip boxes, styles, entries, runs and packs.
     Positions, colours, styles and texts are read from the picture, so the page shows what the GIF shows."""
-    from ..figure import Swarm, entry_label  # lazy: matplotlib's Figure loads only when a page is written
+    from ..figure import Swarm, entry_label, told_steps  # lazy: matplotlib's Figure loads only when a page is written
     from ..frames import frame_steps  # lazy: as above
 
     scene = traj.scene
@@ -222,9 +222,8 @@ def scene_data(traj, pic, anim) -> dict:
         tracks = entry.tracks if swarm else [entry]
         first = tracks[0].run
         mark = LR_MARK if first.spec.schedule is not None else None
-        told = sorted({0} | {t.run.diverged_at for t in tracks if t.run.diverged_at is not None})
         labels = []                     # [step, text from that step on]: a divergence is told when it happens
-        for k in told:
+        for k in told_steps(entry):
             text = entry_label(entry, k, pic.show_lr, lr=mark)
             if not labels or labels[-1][1] != text:
                 labels.append([int(k), text])
