@@ -159,9 +159,11 @@ class Picture:
         """The legend's texts at step ``k`` (None: after the last step)."""
         return [entry_label(e, k, self.show_lr) for e in self.rows]
 
-    def in_view(self, xy) -> bool:
+    def in_view(self, points):
+        """Whether each point (..., 2) lies in the view, its edges included (NaN does not); a bool for one point."""
         (x0, x1), (y0, y1) = self.axes.get_xlim(), self.axes.get_ylim()
-        return bool(min(x0, x1) <= xy[0] <= max(x0, x1) and min(y0, y1) <= xy[1] <= max(y0, y1))
+        inside = look.inside(points, (min(x0, x1), max(x0, x1)), (min(y0, y1), max(y0, y1)))
+        return bool(inside) if np.ndim(inside) == 0 else inside
 
 
 def run_colors(traj: Trajectories) -> list[str]:
@@ -567,7 +569,7 @@ def _ground(pic: Picture) -> look.Ground:
     paths = [(to_pixels(t.path), 1.0 if t.line is not None else 0.5) for t in pic.tracks]
     marks = []
     for t in pic.tracks:
-        if look.inside(t.run.points[0], ax.get_xlim(), ax.get_ylim()):
+        if pic.in_view(t.run.points[0]):
             size = t.dot.get_markersize() if t.dot is not None else HEAD_SIZE
             marks.append((*to_pixels(t.run.points[0]), (size / 2 + 2) * px))
         for arrow in t.arrows:

@@ -273,10 +273,7 @@ class _Path:
         self.track = t
         self.last = t.last
         self.pixels = anim.pic.axes.transData.transform(t.path)
-        (x0, x1), (y0, y1) = anim.pic.axes.get_xlim(), anim.pic.axes.get_ylim()
-        with np.errstate(invalid="ignore"):
-            x, y = t.run.points[:, 0], t.run.points[:, 1]
-            self.seen = (x >= min(x0, x1)) & (x <= max(x0, x1)) & (y >= min(y0, y1)) & (y <= max(y0, y1))
+        self.seen = anim.pic.in_view(t.run.points)
         self.boxes = _segment_boxes(self.pixels, (t.line.get_linewidth() / 2 + REACH) * anim.pic.scale)
         self.pen = pen(anim.renderer, t.line)
         self.stamp = Stamp(anim.renderer, t.dot)
@@ -344,11 +341,7 @@ class _Crowd:
         self.dot_pen.set_clip_rectangle(anim.clip)
         self.ends = np.array([layer.last for layer in layers])
         pixels = _padded([layer.pixels for layer in layers], int(self.ends.max()))
-        (x0, x1), (y0, y1) = pic.axes.get_xlim(), pic.axes.get_ylim()
-        points = _padded([layer.track.run.points for layer in layers], int(self.ends.max()))
-        with np.errstate(invalid="ignore"):
-            x, y = points[..., 0], points[..., 1]
-            self.seen = (x >= min(x0, x1)) & (x <= max(x0, x1)) & (y >= min(y0, y1)) & (y <= max(y0, y1))
+        self.seen = pic.in_view(_padded([layer.track.run.points for layer in layers], int(self.ends.max())))
         self.pixels = pixels
         self.rows = np.arange(len(members))
 
@@ -405,9 +398,7 @@ class _Swarm:
             reach = (REACH + swarm.lines.get_linewidth() / 2) * pic.scale
             self.lo = np.minimum(self.pixels[:, :-1], self.pixels[:, 1:]) - reach   # NaN past a run's end
             self.hi = np.maximum(self.pixels[:, :-1], self.pixels[:, 1:]) + reach
-            (x0, x1), (y0, y1) = pic.axes.get_xlim(), pic.axes.get_ylim()
-            x, y = self.points[..., 0], self.points[..., 1]
-            self.seen = (x >= min(x0, x1)) & (x <= max(x0, x1)) & (y >= min(y0, y1)) & (y <= max(y0, y1))
+            self.seen = pic.in_view(self.points)
         self.steps = [_segments(self.pixels[:, j], self.pixels[:, j + 1]) for j in range(self.last)]
         self.pen = pen(anim.renderer, swarm.lines)
         self.stamp = Stamp(anim.renderer, swarm.heads)
