@@ -21,6 +21,7 @@ import torch
 
 import optviz
 from optviz.maths.optimizers import OPTIMIZERS
+from optviz.maths.torch_bridge import resolve
 from optviz.networks import plane as plane_module
 from optviz.networks import simulate as network_simulate
 from optviz.networks.model import initial_weights, one_thread
@@ -66,8 +67,6 @@ def torch_optim_baseline(s) -> tuple[float, float]:
     Returns its wall and CPU time."""
     net = s.function.network
     x, y = torch.from_numpy(net.data.x), torch.from_numpy(net.data.y)
-    classes = {"sgd": torch.optim.SGD, "momentum": torch.optim.SGD, "adam": torch.optim.Adam,
-               "nadam": torch.optim.NAdam}
     wall, cpu = time.perf_counter(), time.process_time()
     with one_thread():
         for spec in s.runs:
@@ -78,7 +77,7 @@ def torch_optim_baseline(s) -> tuple[float, float]:
             flat = torch.from_numpy(initial_weights(net, [net.init_seed])[0])
             torch.nn.utils.vector_to_parameters(flat, model.parameters())
             kwargs = OPTIMIZERS[spec.optimizer].torch_kwargs(spec.hyperparameters)
-            opt = classes[spec.optimizer](model.parameters(), lr=spec.lr, **kwargs)
+            opt = resolve(OPTIMIZERS[spec.optimizer].torch_class)(model.parameters(), lr=spec.lr, **kwargs)
             for _ in range(spec.steps):
                 opt.zero_grad()
                 torch.nn.functional.cross_entropy(model(x), y).backward()

@@ -14,20 +14,15 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
+
+from bench_simulate import FAMILIES, sweep   # the same four families and lr ranges
 
 from optviz.draw.animate import render
-from optviz.scenes.load import scene_from_data
 from optviz.simulate import simulate
-
-#: (optimizer, lowest lr, highest lr): each family's sensible range on Rosenbrock from its start.
-FAMILIES = [("sgd", 1e-4, 2e-3), ("momentum", 1e-5, 4e-4), ("rmsprop", 1e-3, 3e-2), ("adam", 3e-3, 1e-1)]
 
 
 def scene(per: int):
-    optimizers = [{"name": name, "label": f"{name} {i}", "lr": float(lr)}
-                  for name, lo, hi in FAMILIES for i, lr in enumerate(np.geomspace(lo, hi, per))]
-    return scene_from_data({"function": "rosenbrock", "steps": 2000, "optimizers": optimizers}, name=f"runs{per}")
+    return sweep(FAMILIES, per, 2000)
 
 
 def timed(per: int, folder: Path, repeat: int) -> tuple[float, float]:
