@@ -283,8 +283,7 @@ CHUNK = 256
 
 def _advance(batches: list[_Batch], grad, starts: np.ndarray, steps: int, xlim, ylim, progress=None):
     runs = starts.shape[0]
-    centre = np.array([(xlim[0] + xlim[1]) / 2, (ylim[0] + ylim[1]) / 2])
-    reach = FAR_OUT * max(xlim[1] - xlim[0], ylim[1] - ylim[0])
+    centre, reach = _far_out(xlim, ylim)
     points = np.empty((steps + 1, runs, 2))
     points[0] = starts
     params = points[0]
@@ -366,6 +365,12 @@ def _mark(diverged: np.ndarray, points: np.ndarray, checked: int, upto: int, cen
     return upto
 
 
+def _far_out(xlim, ylim) -> tuple[np.ndarray, float]:
+    """The view's centre, and how far from it in x or y a run counts as diverged: ``FAR_OUT`` view widths."""
+    return (np.array([(xlim[0] + xlim[1]) / 2, (ylim[0] + ylim[1]) / 2]),
+            FAR_OUT * max(xlim[1] - xlim[0], ylim[1] - ylim[0]))
+
+
 def _diverged(points: np.ndarray, centre: np.ndarray, reach: float) -> np.ndarray:
     """Whether each point (..., 2) is non-finite or further than ``reach`` from ``centre`` in x or y."""
     with np.errstate(invalid="ignore"):
@@ -384,8 +389,7 @@ def advance_torch(name: str, hyperparameters: dict, starts: np.ndarray, lr, step
 
     stepper = for_objective(name, hyperparameters, starts, lr, objective, schedule)
     grad = gradient_oracle(objective, noise, minibatch)
-    centre = np.array([(xlim[0] + xlim[1]) / 2, (ylim[0] + ylim[1]) / 2])
-    reach = FAR_OUT * max(xlim[1] - xlim[0], ylim[1] - ylim[0])
+    centre, reach = _far_out(xlim, ylim)
     runs = starts.shape[0]
     points = np.full((steps + 1, runs, 2), np.nan)
     points[0] = starts
