@@ -57,6 +57,12 @@ def steps_of(opt: Optimizer) -> Callable[..., Generator]:
     return steps
 
 
+def cycled_key(names) -> str | None:
+    """What torch's momentum-cycling schedulers set on an optimizer with these hyperparameter names: ``beta1``
+    if it has ``betas``, else ``momentum`` if it has one, else None (they refuse)."""
+    return "beta1" if "betas" in names else "momentum" if "momentum" in names else None
+
+
 @dataclass(frozen=True)
 class Rule:
     """A check across fields, reported at ``key``; skipped while a field it reads is itself unsound."""
@@ -100,8 +106,7 @@ class OptimizerSpec:
         """The ``update`` keyword a momentum-cycling schedule (OneCycleLR, CyclicLR) sets each step, chosen as
         torch's schedulers choose: ``beta1`` if the optimizer has ``betas``, else ``momentum`` if it has one;
         None when it has neither (torch refuses to cycle it)."""
-        names = {h.name for h in self.hypers}
-        return "beta1" if "betas" in names else "momentum" if "momentum" in names else None
+        return cycled_key({h.name for h in self.hypers})
 
     def check(self, hp: dict) -> list[tuple[str, str]]:
         """Every problem of a complete hyperparameter dict, as ``[(key, message)]``: unknown and missing

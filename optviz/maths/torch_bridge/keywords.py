@@ -7,6 +7,7 @@ from typing import Any, Iterable
 
 from ...errors import SceneError
 from ...fields import did_you_mean
+from ..optimizers.base import cycled_key
 from .names import torch_module
 
 #: How the stepping core drives a class: write the gradient into ``.grad`` and call ``step()``; call
@@ -93,8 +94,7 @@ def evaluations(cls: type, kwargs: dict) -> int:
 def cycled(optimizer: Any) -> str | None:
     """What torch's momentum-cycling schedulers set on this optimizer: ``beta1`` if its defaults have ``betas``,
     else ``momentum`` if they have it, else None (they refuse)."""
-    defaults = optimizer.defaults
-    return "beta1" if "betas" in defaults else "momentum" if "momentum" in defaults else None
+    return cycled_key(optimizer.defaults)
 
 
 def construct(cls: type, name: str, kwargs: dict, lr: float) -> Any:
