@@ -45,22 +45,23 @@ def scene_output(scene: Scene, root: str | os.PathLike | None = None) -> Path:
     real = os.path.realpath(wanted)
     here = os.path.realpath(".")
     roots = [os.path.realpath(root if root is not None else base), here]
-    if not any(_inside(real, r) for r in roots):
+    if not any(within(real, r) for r in roots):
         where = " and ".join(dict.fromkeys(_shown(r, here) for r in roots))
         raise SceneError(f"'{scene.output}' leads to {real}, outside {where}; keep it inside, or give -o to write "
                          "elsewhere", path="output", file=scene.source, line=scene.output_line)
     parent = os.path.realpath(wanted.parent)
-    return Path(os.path.relpath(parent, here) if _inside(parent, here) else parent) / wanted.name
+    return Path(os.path.relpath(parent, here) if within(parent, here) else parent) / wanted.name
 
 
-def _inside(path: str, folder: str) -> bool:
+def within(path: str, folder: str) -> bool:
+    """Whether the real path ``path`` lies in the real folder ``folder`` (or is it)."""
     return os.path.commonpath([path, folder]) == folder
 
 
 def _shown(folder: str, here: str) -> str:
     if folder == here:
         return "the current folder"
-    return f"{os.path.relpath(folder, here) if _inside(folder, here) else folder}/"
+    return f"{os.path.relpath(folder, here) if within(folder, here) else folder}/"
 
 
 def check_scale(scale: float | None) -> None:

@@ -141,7 +141,7 @@ def _entries(scene_dir: Path, out: Path, limits: bool = True) -> tuple[list[_Ent
     loaded, problems, broken, notes = [], [], [], []
     for path in files:
         target = os.path.realpath(path)
-        if os.path.commonpath([target, inside]) != inside:
+        if not api.within(target, inside):
             notes.append(f"not published: {path} is a symlink to {target}, outside {root}")
             continue
         needs = ""
