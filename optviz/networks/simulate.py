@@ -22,7 +22,7 @@ from ..scenes.record import Scene, entries
 from ..simulate import Run, Trajectories, lr_schedule
 from .model import Model, one_thread
 from .plane import Plane, pca_plane, plane_objective, random_plane
-from .spec import origin_run
+from .spec import entry_name, origin_run
 from .train import train
 
 #: Snapshots per run for the plane (evenly spaced steps, the first and last included; a two-direction PCA
@@ -141,7 +141,7 @@ class Projection:
 def _plane(net, specs, snapshots: dict, latest: np.ndarray) -> Plane:
     o = origin_run(net, specs)
     origin = latest[o].copy()
-    label = specs[o].group or specs[o].sweep or specs[o].label
+    label = entry_name(specs[o])
     stacked = np.array([snapshots[key] for key in sorted(snapshots)])
     if net.plane.directions == "pca":
         return pca_plane(stacked, origin, label, snapshots[(o, 0)])   # step 0 is always kept: the start

@@ -344,8 +344,7 @@ def check_runs(net: Network, runs: Sequence[RunSpec], p: Problems) -> None:
                             "network on 512 rows); use fewer runs, steps or rows, or a smaller network")
     origin = net.plane.origin
     if origin is not None:
-        labels = list(dict.fromkeys([spec.group or spec.sweep or spec.label for spec in runs]
-                                    + [spec.label for spec in runs]))
+        labels = list(dict.fromkeys([entry_name(spec) for spec in runs] + [spec.label for spec in runs]))
         if origin not in labels:
             p.add("function.plane.origin", f"no run is labelled '{origin}'{did_you_mean(origin, labels)}")
 
@@ -360,8 +359,13 @@ def check_grid(net: Network, grid: int, p: Problems) -> None:
                               f"rows is too much for one picture; at most {largest} for this network")
 
 
+def entry_name(spec: RunSpec) -> str:
+    """What names a run's entry: a swarm's group label, a sweep's label, else the run's own label."""
+    return spec.group or spec.sweep or spec.label
+
+
 def origin_run(net: Network, runs: Sequence[RunSpec]) -> int:
     """Index of the run whose final point is the plane's origin (a swarm's or sweep's label means its first run)."""
     if net.plane.origin is None:
         return 0
-    return next(i for i, spec in enumerate(runs) if net.plane.origin in (spec.label, spec.group, spec.sweep))
+    return next(i for i, spec in enumerate(runs) if net.plane.origin in (spec.label, entry_name(spec)))
