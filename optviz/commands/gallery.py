@@ -26,7 +26,7 @@ from ..atomic import writable_target, write_bytes_atomic
 from ..draw.writers import WRITERS
 from ..errors import MissingDependency, SceneError, problems_of
 from ..maths.torch_bridge import load_plugins
-from ..scenes.load import load
+from ..scenes.load import scene_from_text
 from ..scenes.record import Scene
 from ..scenes.source import decode, parse_yaml, read_bytes
 from .parallel import outcomes, raise_failures, worker_pool
@@ -149,7 +149,7 @@ def _entries(scene_dir: Path, out: Path, limits: bool = True) -> tuple[list[_Ent
             raw = read_bytes(path)
             text = decode(raw, str(path))
             try:
-                scene = load(path, limits=limits)
+                scene = scene_from_text(text, path, limits=limits)   # plugins: loaded by build_gallery
             except SceneError as exc:
                 found = problems_of(exc)
                 if not all(isinstance(e, MissingDependency) for e in found):

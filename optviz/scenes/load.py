@@ -39,8 +39,12 @@ def load(path: str | Path, plugins: Iterable[str | Path | ModuleType] = (), *, l
     files (or modules) whose torch Optimizer subclasses the scene may name (``my_optimizers.MyAdam``).
     ``limits=False`` accepts a scene whose work exceeds the budget (``optviz.scenes.budget``)."""
     load_plugins(plugins)
+    return scene_from_text(read_text(path), path, limits=limits)
+
+
+def scene_from_text(text: str, path: str | Path, *, limits: bool = True) -> Scene:
+    """``load`` for a scene file whose text is already read: ``path`` names it in messages and names the scene."""
     name = str(path)
-    text = read_text(path)
     data, lines = parse_yaml(text, file=name)
     return scene_from_data(data, lines=lines, file=name, name=Path(path).stem, limits=limits)
 
