@@ -124,19 +124,23 @@ def parse_yaml(text: str, file: str | None = None) -> tuple[Any, dict[str, int]]
                        file=file)
     if not text.strip():
         raise empty
+    loader = _Loader(text)
     try:
-        _check_nesting(text, file)          # the composer recurses once per level: bound it before composing
-        node = yaml.compose(text, Loader=_Loader)
-    except yaml.YAMLError as exc:
-        raise _yaml_error(exc, file) from None
-    if node is None:
-        raise empty
-    lines: dict[str, int] = {}
-    _walk(node, lines, file)
-    try:
-        data = yaml.load(text, Loader=_Loader)
-    except yaml.YAMLError as exc:
-        raise _yaml_error(exc, file) from None
+        try:
+            _check_nesting(text, file)      # the composer recurses once per level: bound it before composing
+            node = loader.get_single_node()
+        except yaml.YAMLError as exc:
+            raise _yaml_error(exc, file) from None
+        if node is None:
+            raise empty
+        lines: dict[str, int] = {}
+        _walk(node, lines, file)
+        try:
+            data = loader.construct_document(node)      # what yaml.load does, from the node already composed
+        except yaml.YAMLError as exc:
+            raise _yaml_error(exc, file) from None
+    finally:
+        loader.dispose()
     return data, lines
 
 
