@@ -85,6 +85,7 @@ class Stepper:
                 _scheduler(opt, schedule, None if self.shared else i) for i, opt in enumerate(self.optimizers)]
             torch.manual_seed(seed)
             self._rngs = [torch.get_rng_state()] * len(self.optimizers)   # separate runs: one stream each
+        self._now = self.positions()    # where the runs are: read once after each step, used by the next
 
     @property
     def lrs(self) -> np.ndarray:
@@ -108,7 +109,7 @@ class Stepper:
                 for i in np.flatnonzero(active):
                     self._in_stream(i, lambda: self.optimizers[i].step(self._closure(self.tensors[i], *own(i))))
             else:
-                values = torch.from_numpy(np.ascontiguousarray(gradient(self.positions()), dtype=np.float64))
+                values = torch.from_numpy(np.ascontiguousarray(gradient(self._now), dtype=np.float64))
                 for i, run in enumerate(self.tensors):
                     pieces = self._pieces(values[i])
                     if self.mode == "graph" and active[i]:
@@ -122,7 +123,8 @@ class Stepper:
                         self._in_stream(i, self.optimizers[i].step)
             for scheduler in self.schedulers:
                 scheduler.step()
-        return self.positions()
+        self._now = self.positions()
+        return self._now
 
     def _in_stream(self, i: int, call: Callable[[], Any]) -> None:
         torch.set_rng_state(self._rngs[i])
