@@ -79,7 +79,7 @@ class Animator:
         self.swarms = [i for i, layer in enumerate(self.layers) if isinstance(layer, _Swarm)]
         lone = [i for i, layer in enumerate(self.layers) if isinstance(layer, _Path)]
         self.crowd = _Crowd(self, lone) if len(lone) > MANY_RUNS else None
-        self.segments = _Segments(self.layers)
+        self.segments = _Segments(self.layers) if self.crowd is None else None   # for rebuilds: a crowd lays strokes
         self.plain_path = PlainPaths()
 
     def frames(self, ks) -> Iterator[np.ndarray]:
