@@ -91,8 +91,12 @@ class Swarm:
         return self.diverged_by(None)
 
     def diverged_by(self, k: int | None) -> int:
-        """How many of its runs have diverged by step ``k`` (None: by the end)."""
-        return sum(t.run.diverged_at is not None and (k is None or t.run.diverged_at <= k) for t in self.tracks)
+        return diverged_by(self.tracks, k)
+
+
+def diverged_by(tracks: list[Track], k: int | None) -> int:
+    """How many of the runs have diverged by step ``k`` (None: by the end)."""
+    return sum(t.run.diverged_at is not None and (k is None or t.run.diverged_at <= k) for t in tracks)
 
 
 @dataclass
@@ -115,8 +119,7 @@ class Group:
         """The row's text at step ``k`` (None: after the last), counting the runs diverged by then."""
         if self.told is None:
             return self.text
-        return self.told(sum(t.run.diverged_at is not None and (k is None or t.run.diverged_at <= k)
-                             for t in self.tracks))
+        return self.told(diverged_by(self.tracks, k))
 
 
 @dataclass
